@@ -1,0 +1,148 @@
+// N-API glue: argument checks, a promise form (AsyncWorker) and a sync form of every platform call.
+#include <napi.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "errors.h"
+#include "flags.h"
+
+namespace fsao {
+namespace {
+
+template <typename Value>
+using Operation = std::function<OsResult(Value*)>;
+
+template <typename Value>
+using ToJs = Napi::Value (*)(Napi::Env, const Value&);
+
+// Runs one platform call on the libuv pool. Inputs are copied in the constructor and Execute()
+// touches no N-API: it runs off the JavaScript thread.
+template <typename Value>
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::string path, Operation<Value> operation, ToJs<Value> to_js)
+      : Napi::AsyncWorker(env, "fs-append-only"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)),
+        operation_(std::move(operation)),
+        to_js_(to_js) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { result_ = operation_(&value_); }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (result_.error != 0) {
+      deferred_.Reject(MakeSystemError(env, result_, path_).Value());
+    } else {
+      deferred_.Resolve(to_js_(env, value_));
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  Operation<Value> operation_;
+  ToJs<Value> to_js_;
+  Value value_{};
+  OsResult result_;
+};
+
+template <typename Value>
+Napi::Value Run(const Napi::CallbackInfo& info, bool sync, std::string path, Operation<Value> operation,
+                ToJs<Value> to_js) {
+  Napi::Env env = info.Env();
+  if (sync) {
+    Value value{};
+    OsResult result = operation(&value);
+    if (result.error != 0) throw MakeSystemError(env, result, path);
+    return to_js(env, value);
+  }
+  auto* worker = new PromiseWorker<Value>(env, std::move(path), std::move(operation), to_js);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// The facade hands paths over as Buffers (so non-UTF-8 names survive) and has validated them;
+// these checks only guard the addon against direct misuse.
+std::string PathArgument(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBuffer()) {
+    throw Napi::TypeError::New(info.Env(), "path must be a Buffer");
+  }
+  Napi::Buffer<char> buffer = info[0].As<Napi::Buffer<char>>();
+  std::string path(buffer.Data(), buffer.Length());
+  if (path.empty() || std::memchr(path.data(), '\0', path.size()) != nullptr) {
+    throw Napi::TypeError::New(info.Env(), "path must be non-empty and contain no NUL byte");
+  }
+  return path;
+}
+
+Napi::Value FlagsToJs(Napi::Env env, const FileFlags& flags) {
+  Napi::Object object = Napi::Object::New(env);
+  object.Set("flags", Napi::Number::New(env, flags.raw));
+  object.Set("appendOnly", Napi::Boolean::New(env, flags.append_only));
+  object.Set("immutable", Napi::Boolean::New(env, flags.immutable));
+  object.Set("supported", Napi::Boolean::New(env, flags.supported));
+  return object;
+}
+
+Napi::Value StringToJs(Napi::Env env, const std::string& text) { return Napi::String::New(env, text); }
+
+Napi::Value ReadFlagsCall(const Napi::CallbackInfo& info, bool sync) {
+  std::string path = PathArgument(info);
+  return Run<FileFlags>(
+      info, sync, path, [path](FileFlags* out) { return ReadFlags(path, out); }, FlagsToJs);
+}
+
+// changeFlags(path, mask, on, systemFlags)
+Napi::Value ChangeFlagsCall(const Napi::CallbackInfo& info, bool sync) {
+  std::string path = PathArgument(info);
+  if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsBoolean()) {
+    throw Napi::TypeError::New(info.Env(), "changeFlags(path, mask, on, systemFlags)");
+  }
+  const uint32_t mask = info[1].As<Napi::Number>().Uint32Value() & (kAppendOnly | kImmutable);
+  const bool on = info[2].As<Napi::Boolean>().Value();
+  const bool system_flags = info[3].As<Napi::Boolean>().Value();
+  return Run<FileFlags>(
+      info, sync, path,
+      [path, mask, on, system_flags](FileFlags* out) { return ChangeFlags(path, mask, on, system_flags, out); },
+      FlagsToJs);
+}
+
+Napi::Value FilesystemNameCall(const Napi::CallbackInfo& info, bool sync) {
+  std::string path = PathArgument(info);
+  return Run<std::string>(
+      info, sync, path, [path](std::string* out) { return FilesystemName(path, out); }, StringToJs);
+}
+
+template <Napi::Value (*Call)(const Napi::CallbackInfo&, bool), bool Sync>
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  return Call(info, Sync);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("readFlags", Napi::Function::New<Bind<ReadFlagsCall, false>>(env, "readFlags"));
+  exports.Set("readFlagsSync", Napi::Function::New<Bind<ReadFlagsCall, true>>(env, "readFlagsSync"));
+  exports.Set("changeFlags", Napi::Function::New<Bind<ChangeFlagsCall, false>>(env, "changeFlags"));
+  exports.Set("changeFlagsSync", Napi::Function::New<Bind<ChangeFlagsCall, true>>(env, "changeFlagsSync"));
+  exports.Set("filesystemName", Napi::Function::New<Bind<FilesystemNameCall, false>>(env, "filesystemName"));
+  exports.Set("filesystemNameSync", Napi::Function::New<Bind<FilesystemNameCall, true>>(env, "filesystemNameSync"));
+  exports.Set("method", Napi::String::New(env, FlagMethod()));
+  exports.Set("APPEND_ONLY", Napi::Number::New(env, kAppendOnly));
+  exports.Set("IMMUTABLE", Napi::Number::New(env, kImmutable));
+  return exports;
+}
+
+}  // namespace
+}  // namespace fsao
+
+// The registration macro pastes the function's name into an identifier: it cannot be qualified.
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return fsao::Init(env, exports); }
+
+NODE_API_MODULE(fs_append_only, InitAddon)
