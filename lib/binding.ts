@@ -1,0 +1,61 @@
+// Loads the native addon once, on first use, and types it: the only file that knows the addon exists.
+import path from 'node:path';
+import nodeGypBuild from 'node-gyp-build';
+
+import { AppendOnlyError } from './errors';
+
+export interface FlagState {
+  /** The platform's own flag word: FS_IOC_GETFLAGS on Linux, st_flags on BSD. */
+  flags: number;
+  appendOnly: boolean;
+  immutable: boolean;
+  /** false when the filesystem keeps no such flags (the others are then false and 0). */
+  supported: boolean;
+}
+
+export interface NativeBinding {
+  readFlags(path: Buffer): Promise<FlagState>;
+  readFlagsSync(path: Buffer): FlagState;
+  changeFlags(path: Buffer, mask: number, on: boolean, systemFlags: boolean): Promise<FlagState>;
+  changeFlagsSync(path: Buffer, mask: number, on: boolean, systemFlags: boolean): FlagState;
+  filesystemName(path: Buffer): Promise<string>;
+  filesystemNameSync(path: Buffer): string;
+  readonly method: 'ioctl' | 'chflags' | 'none';
+  readonly APPEND_ONLY: number;
+  readonly IMMUTABLE: number;
+}
+
+export type LoadResult = { binding: NativeBinding; error: null } | { binding: null; error: Error };
+
+let loaded: LoadResult | undefined;
+
+/** Never throws: importing the package must work where the addon cannot load (the log does). */
+export function loadBinding(): LoadResult {
+  if (loaded === undefined) {
+    try {
+      loaded = { binding: nodeGypBuild(path.join(__dirname, '..')) as NativeBinding, error: null };
+    } catch (error) {
+      loaded = { binding: null, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+  return loaded;
+}
+
+export function addonUnavailableFix(): string {
+  return (
+    'Reinstall the package where a prebuilt binary exists for this platform, or with a C++ compiler, ' +
+    'make and python3 present (npm rebuild fs-append-only)'
+  );
+}
+
+/** The addon, or an AppendOnlyError ERR_ADDON_UNAVAILABLE naming why it could not be loaded. */
+export function requireBinding(): NativeBinding {
+  const result = loadBinding();
+  if (result.binding !== null) return result.binding;
+  const fix = addonUnavailableFix();
+  throw new AppendOnlyError(`ERR_ADDON_UNAVAILABLE: the native addon could not be loaded (${result.error.message}). ${fix}.`, {
+    code: 'ERR_ADDON_UNAVAILABLE',
+    fix,
+    cause: result.error,
+  });
+}

@@ -1,0 +1,44 @@
+// AppendOnlyError: a failure of the attribute calls, with the cause and the fix in its message.
+
+export interface AppendOnlyErrorDetails {
+  code: string;
+  errno?: number | undefined;
+  syscall?: string | undefined;
+  path?: string | undefined;
+  /** What the user can do about it, in one sentence. */
+  fix: string;
+  cause?: unknown;
+}
+
+export class AppendOnlyError extends Error {
+  /** 'EPERM', 'ENOTSUP', 'ELOOP', 'ENOENT', 'EROFS', 'ERR_ADDON_UNAVAILABLE', ... */
+  readonly code: string;
+  /** The negative errno, as in Node's own fs errors; undefined when no system call failed. */
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+  readonly path: string | undefined;
+  /** What to do about it, also the last sentence of the message. */
+  readonly fix: string;
+
+  constructor(message: string, details: AppendOnlyErrorDetails) {
+    super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.name = 'AppendOnlyError';
+    this.code = details.code;
+    this.errno = details.errno;
+    this.syscall = details.syscall;
+    this.path = details.path;
+    this.fix = details.fix;
+  }
+}
+
+/** The shape of the errors the addon and node:fs throw. */
+export interface SystemError extends Error {
+  code: string;
+  errno?: number;
+  syscall?: string;
+  path?: string;
+}
+
+export function isSystemError(error: unknown): error is SystemError {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'string';
+}

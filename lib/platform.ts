@@ -1,0 +1,152 @@
+// platformSupportInfo(): can this process protect files here, and if not, exactly what to do.
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import {
+  MISSING_CAPABILITY,
+  USER_NAMESPACE,
+  USER_NAMESPACE_FIX,
+  UNSUPPORTED_PLATFORM_FIX,
+  capabilityFix,
+  filesystemFix,
+  filesystemLacksFlags,
+  sentence,
+  unsupportedPlatform,
+} from './advice';
+import { addonUnavailableFix, loadBinding, type NativeBinding } from './binding';
+import { isSystemError } from './errors';
+import { explainFailure } from './explain';
+import { filesystemKeepsFlags } from './filesystems';
+import { type PathLike, toTarget } from './paths';
+import { flagMethod, probeProcess } from './probe';
+import type { ContainerRuntime } from './proc';
+
+export interface PlatformSupportOptions {
+  /** A directory (or a file in it) to try the flag in, for real, on a temporary file. */
+  path?: PathLike;
+}
+
+export interface PlatformSupportInfo {
+  platform: NodeJS.Platform;
+  /** Whether protectAppendOnly() can work for this process (with `path`: does work in that directory). */
+  supported: boolean;
+  method: 'ioctl' | 'chflags' | 'none';
+  inContainer: boolean;
+  containerRuntime: ContainerRuntime | null;
+  /** Linux: CAP_LINUX_IMMUTABLE is in CapEff. macOS/FreeBSD: true (owners may set UF_APPEND). */
+  hasCapability: boolean;
+  userNamespace: boolean;
+  /** The filesystem of `path`; null without it. */
+  filesystem: string | null;
+  /** What was found, and what to do when it is not supported. */
+  notes: string;
+}
+
+interface Trial {
+  ok: boolean;
+  /** The error code when it failed. */
+  code?: string;
+  note: string;
+}
+
+// Creates a file of its own in `directory`, sets the flag, lets the addon read it back, clears it and
+// removes the file. Only this answers for sure: a capability held in a user namespace, or a
+// filesystem, may still refuse.
+function tryFlagIn(binding: NativeBinding, directory: string): Trial {
+  const probe = join(directory, `.fs-append-only-probe-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const target = toTarget(probe);
+  try {
+    closeSync(openSync(probe, 'wx', 0o600));
+  } catch (error) {
+    const code = isSystemError(error) ? error.code : String(error);
+    return { ok: false, code, note: `Could not create a probe file in ${directory} (${code}): use a directory this process may write to.` };
+  }
+  try {
+    binding.changeFlagsSync(target.bytes, binding.APPEND_ONLY, true, false);
+    return { ok: true, note: `Verified in ${directory}: the append-only flag was set, read back and cleared on a temporary file.` };
+  } catch (error) {
+    const explained = explainFailure(error, target);
+    const code = isSystemError(explained) ? explained.code : undefined;
+    const message = explained instanceof Error ? explained.message : String(explained);
+    return { ok: false, code, note: `Trying the flag in ${directory} failed: ${message}` };
+  } finally {
+    // Clearing a flag that was never set makes no change and needs no capability.
+    try {
+      binding.changeFlagsSync(target.bytes, binding.APPEND_ONLY | binding.IMMUTABLE, false, false);
+    } catch {
+      // the filesystem keeps no flags: nothing to clear
+    }
+    rmSync(probe, { force: true });
+  }
+}
+
+function directoryOf(path: string): string {
+  try {
+    return statSync(path).isDirectory() ? path : dirname(path);
+  } catch {
+    return path; // reported by the trial: the probe file cannot be created there
+  }
+}
+
+export function platformSupportInfo(options: PlatformSupportOptions = {}): PlatformSupportInfo {
+  if (options === null || typeof options !== 'object') {
+    throw Object.assign(new TypeError('The "options" argument must be of type object'), { code: 'ERR_INVALID_ARG_TYPE' });
+  }
+  const directory = options.path === undefined ? null : directoryOf(toTarget(options.path, 'options.path').text);
+  const method = flagMethod();
+  const facts = probeProcess();
+  const info: PlatformSupportInfo = {
+    platform: process.platform,
+    supported: false,
+    method,
+    inContainer: facts.container.inContainer,
+    containerRuntime: facts.container.runtime,
+    hasCapability: facts.hasCapability,
+    userNamespace: facts.userNamespace,
+    filesystem: null,
+    notes: '',
+  };
+
+  if (method === 'none') {
+    info.notes = sentence(unsupportedPlatform(process.platform), UNSUPPORTED_PLATFORM_FIX);
+    return info;
+  }
+  const { binding, error } = loadBinding();
+  if (binding === null) {
+    info.notes = sentence(`the native addon could not be loaded (${error.message})`, addonUnavailableFix());
+    return info;
+  }
+
+  const problems: string[] = [];
+  if (!facts.hasCapability) problems.push(sentence(MISSING_CAPABILITY, capabilityFix(facts.container.runtime)));
+  else if (facts.userNamespace) problems.push(sentence(USER_NAMESPACE, USER_NAMESPACE_FIX));
+
+  if (directory !== null) {
+    try {
+      info.filesystem = binding.filesystemNameSync(toTarget(directory).bytes);
+    } catch {
+      info.filesystem = null; // the directory is missing: the trial says so
+    }
+    if (info.filesystem !== null && filesystemKeepsFlags(info.filesystem) === false) {
+      problems.push(sentence(filesystemLacksFlags(info.filesystem), filesystemFix()));
+    }
+    const trial = tryFlagIn(binding, directory);
+    info.supported = trial.ok;
+    if (trial.ok || problems.length === 0) info.notes = trial.note;
+    else info.notes = `${problems.join(' ')} Trying the flag in ${directory} confirmed it (${trial.code}).`;
+    return info;
+  }
+
+  info.supported = problems.length === 0;
+  info.notes = info.supported ? availableNote(method) : problems.join(' ');
+  return info;
+}
+
+function availableNote(method: 'ioctl' | 'chflags'): string {
+  const who =
+    method === 'ioctl'
+      ? 'This process holds CAP_LINUX_IMMUTABLE, so it can set the append-only flag.'
+      : "The file's owner can set UF_APPEND, which stops other users and accidents but not the owner; { system: true } sets SF_APPEND (root only).";
+  return `${who} Pass { path } to try it for real in a directory: a filesystem may still refuse the flag.`;
+}
