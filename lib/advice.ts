@@ -52,12 +52,11 @@ export const BSD_PERMISSION_FIX =
   "Run as the file's owner, or as root for { system: true } (SF_* flags at securelevel > 0 need single-user mode)";
 
 export function unsupportedPlatform(platform: string): string {
-  return `${platform} has no append-only file attribute`;
+  return `this platform (${platform}) has no append-only file attribute`;
 }
 
 export const UNSUPPORTED_PLATFORM_FIX =
-  'Keep audit logs on Linux, macOS or FreeBSD for kernel-enforced protection; the hash-chained log still detects ' +
-  'tampering here';
+  'Keep audit logs on Linux, macOS or FreeBSD for kernel-enforced protection';
 
 /** Joins a cause and a fix into the tail of a message: "Cause. Fix." */
 export function sentence(cause: string, fix: string): string {

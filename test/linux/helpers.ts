@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const ROOT = resolve(__dirname, '..');
+export const ROOT = resolve(__dirname, '..', '..');
 export const DIST = join(ROOT, 'dist', 'index.js');
 
 /** chattr/lsattr from e2fsprogs: an oracle independent of the code under test. */
@@ -59,6 +59,8 @@ export interface ChildOptions {
   env?: Record<string, string>;
   cwd?: string;
   args?: string[];
+  /** Flags for node itself, before -e (--input-type=module). */
+  nodeOptions?: string[];
   timeoutMs?: number;
 }
 
@@ -66,7 +68,7 @@ const DROP_CAPABILITY = ['--inh-caps=-linux_immutable', '--bounding-set=-linux_i
 
 /** Runs a CommonJS script in a fresh node; the script's stdout is returned with its exit status. */
 export function runNode(script: string, options: ChildOptions = {}): SpawnSyncReturns<string> {
-  const node = [process.execPath, '-e', script, '--', ...(options.args ?? [])];
+  const node = [process.execPath, ...(options.nodeOptions ?? []), '-e', script, '--', ...(options.args ?? [])];
   const [command, ...args] = options.dropCapability ? ['setpriv', ...DROP_CAPABILITY, ...node] : node;
   return spawnSync(command as string, args, {
     encoding: 'utf8',

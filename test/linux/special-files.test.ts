@@ -16,7 +16,7 @@ import {
   protectAppendOnlySync,
   setImmutableSync,
   unprotectAppendOnlySync,
-} from '../lib/index';
+} from '../../lib/index';
 import { type Mount, lsattr, makeTempDir, mount, removeTree } from './helpers';
 
 function thrown(run: () => unknown): AppendOnlyError {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { protectAppendOnlySync } from '../lib/index';
+import { protectAppendOnlySync } from '../../lib/index';
 import { DIST, lsattr, makeTempDir, removeTree, runNodeJson } from './helpers';
 
 interface Outcome {

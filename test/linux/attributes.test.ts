@@ -20,7 +20,7 @@ import {
   setImmutableSync,
   unprotectAppendOnly,
   unprotectAppendOnlySync,
-} from '../lib/index';
+} from '../../lib/index';
 import { type Mount, chattr, lsattr, makeTempDir, mount, removeTree } from './helpers';
 
 let tmpfs: Mount;

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { protectAppendOnlySync, setImmutableSync } from '../lib/index';
-import { makeTempDir, removeTree, runNodeJson } from './helpers';
+import { protectAppendOnlySync, setImmutableSync } from '../../lib/index';
+import { DIST, makeTempDir, removeTree, runNodeJson } from './helpers';
 
-const ATTACKER = readFileSync(join(__dirname, 'fixtures', 'attacker.js'), 'utf8');
+const ATTACKER = readFileSync(join(__dirname, 'attacker.js'), 'utf8');
 const ORIGINAL = 'seq=1 login alice\nseq=2 export report\n';
 
 type Results = Record<string, string>;
@@ -64,7 +64,7 @@ describe('kernel enforcement', () => {
   it('the attacker cannot clear the flag without the capability', () => {
     protectAppendOnlySync(file);
     const code = runNodeJson<string>(
-      `const a = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      `const a = require(${JSON.stringify(DIST)});
        try { a.unprotectAppendOnlySync(process.argv[1]); console.log(JSON.stringify('cleared')); }
        catch (e) { console.log(JSON.stringify(e.code)); }`,
       { args: [file], dropCapability: true },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { platformSupportInfo } from '../lib/index';
+import { platformSupportInfo } from '../../lib/index';
 import { type Mount, makeTempDir, mount, removeTree } from './helpers';
 
 describe('platformSupportInfo', () => {

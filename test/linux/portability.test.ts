@@ -1,0 +1,124 @@
+// The package where the OS cannot help: a platform without the attribute, an addon that cannot load, ESM callers.
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { DIST, ROOT, makeTempDir, removeTree, runNode, runNodeJson } from './helpers';
+
+let dir: string;
+let file: string;
+beforeEach(() => {
+  dir = makeTempDir();
+  file = join(dir, 'audit.log');
+  writeFileSync(file, 'x\n');
+});
+afterEach(() => removeTree(dir));
+
+// Node's own tests fake the platform this way; nothing below the facade is replaced.
+const AS_WINDOWS = `Object.defineProperty(process, 'platform', { value: 'win32' });`;
+
+describe('a platform without the attribute (win32)', () => {
+  it('protectAppendOnly warns once per process and returns false, as the Python original does', () => {
+    const result = runNodeJson<{ first: boolean; second: boolean; promise: boolean; warnings: string[] }>(
+      `${AS_WINDOWS}
+       const warnings = [];
+       process.on('warning', (w) => warnings.push(w.code + ' ' + w.message));
+       const api = require(${JSON.stringify(DIST)});
+       const file = process.argv[1];
+       const first = api.protectAppendOnlySync(file);
+       const second = api.protectAppendOnlySync(file);
+       api.protectAppendOnly(file).then((promise) => setImmediate(() =>
+         console.log(JSON.stringify({ first, second, promise, warnings }))));`,
+      { args: [file] },
+    );
+    expect(result).toMatchObject({ first: false, second: false, promise: false });
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/^FS_APPEND_ONLY_UNSUPPORTED This platform \(win32\) has no append-only file attribute/);
+  });
+
+  it('with { strict: true } it throws ENOTSUP; reads are false; a missing file is still ENOENT', () => {
+    const result = runNodeJson<Record<string, unknown>>(
+      `${AS_WINDOWS}
+       const api = require(${JSON.stringify(DIST)});
+       const file = process.argv[1];
+       const codeOf = (run) => { try { run(); return 'none'; } catch (e) { return e.code + (e instanceof api.AppendOnlyError ? '/AppendOnlyError' : ''); } };
+       console.log(JSON.stringify({
+         strict: codeOf(() => api.protectAppendOnlySync(file, { strict: true })),
+         isAppendOnly: api.isAppendOnlySync(file),
+         isImmutable: api.isImmutableSync(file),
+         attributes: api.getFileAttributesSync(file),
+         missing: codeOf(() => api.protectAppendOnlySync(file + '.missing')),
+         unprotect: api.unprotectAppendOnlySync(file),
+         info: api.platformSupportInfo(),
+       }));`,
+      { args: [file] },
+    );
+    expect(result).toMatchObject({
+      strict: 'ENOTSUP/AppendOnlyError',
+      isAppendOnly: false,
+      isImmutable: false,
+      attributes: { appendOnly: false, immutable: false, flags: 0, filesystem: 'unknown' },
+      missing: 'ENOENT/AppendOnlyError',
+      unprotect: true,
+      info: { platform: 'win32', supported: false, method: 'none', hasCapability: false },
+    });
+    expect((result.info as { notes: string }).notes).toContain('This platform (win32) has no append-only file attribute');
+  });
+});
+
+describe('an addon that cannot be loaded', () => {
+  // A copy of the package with its compiled facade but no build/ and no prebuilds/, as after an
+  // install on a platform with neither a prebuilt binary nor a compiler.
+  function packageWithoutAddon(): string {
+    const copy = join(dir, 'pkg');
+    mkdirSync(join(copy, 'node_modules'), { recursive: true });
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules', 'node-gyp-build'), join(copy, 'node_modules', 'node-gyp-build'));
+    return copy;
+  }
+
+  it('importing works; attribute calls throw ERR_ADDON_UNAVAILABLE naming the cause', () => {
+    const copy = packageWithoutAddon();
+    const result = runNodeJson<Record<string, unknown>>(
+      `const api = require(${JSON.stringify(join(copy, 'dist', 'index.js'))});
+       const failure = (run) => { try { run(); return null; } catch (e) { return { code: e.code, message: e.message, fix: e.fix, isAppendOnlyError: e instanceof api.AppendOnlyError }; } };
+       api.protectAppendOnly(process.argv[1]).catch((e) => {
+         console.log(JSON.stringify({
+           sync: failure(() => api.protectAppendOnlySync(process.argv[1])),
+           read: failure(() => api.isAppendOnlySync(process.argv[1])),
+           promise: e.code,
+           info: api.platformSupportInfo(),
+         }));
+       });`,
+      { args: [file] },
+    );
+    expect(result.sync).toMatchObject({ code: 'ERR_ADDON_UNAVAILABLE', isAppendOnlyError: true });
+    expect((result.sync as { message: string }).message).toContain('No native build was found');
+    expect((result.sync as { fix: string }).fix).toContain('npm rebuild fs-append-only');
+    expect(result.read).toMatchObject({ code: 'ERR_ADDON_UNAVAILABLE' });
+    expect(result.promise).toBe('ERR_ADDON_UNAVAILABLE');
+    expect(result.info).toMatchObject({ supported: false, method: 'ioctl', hasCapability: true });
+    expect((result.info as { notes: string }).notes).toContain('native addon could not be loaded');
+  });
+});
+
+describe('ES modules', () => {
+  it('named imports work, and errors are instances of the imported AppendOnlyError', () => {
+    const result = runNode(
+      `import { protectAppendOnlySync, unprotectAppendOnlySync, isAppendOnlySync, AppendOnlyError, platformSupportInfo } from 'fs-append-only';
+       import fsao from 'fs-append-only';
+       const file = process.argv[1];
+       const set = protectAppendOnlySync(file);
+       const read = isAppendOnlySync(file);
+       unprotectAppendOnlySync(file);
+       let instance = false;
+       try { protectAppendOnlySync(file + '.missing'); } catch (e) { instance = e instanceof AppendOnlyError && e instanceof fsao.AppendOnlyError; }
+       console.log(JSON.stringify({ set, read, instance, method: platformSupportInfo().method }));`,
+      { args: [file], nodeOptions: ['--input-type=module'] },
+    );
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ set: true, read: true, instance: true, method: 'ioctl' });
+  });
+});
