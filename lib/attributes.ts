@@ -3,7 +3,7 @@ import { lstatSync } from 'node:fs';
 import { constants } from 'node:os';
 
 import { UNSUPPORTED_PLATFORM_FIX, sentence, unsupportedPlatform } from './advice';
-import { type FlagState, type NativeBinding, requireBinding } from './binding';
+import { type FlagState, requireBinding } from './binding';
 import { AppendOnlyError } from './errors';
 import { explainFailure } from './explain';
 import { type PathLike, type Target, toTarget } from './paths';
@@ -143,8 +143,27 @@ async function read(target: Target): Promise<FlagState> {
   }
 }
 
-function filesystemSync(binding: NativeBinding | null, target: Target): string {
-  return binding === null ? 'unknown' : binding.filesystemNameSync(target.bytes);
+function filesystemNameSync(target: Target): string {
+  if (flagMethod() === 'none') return 'unknown';
+  try {
+    return requireBinding().filesystemNameSync(target.bytes);
+  } catch (error) {
+    throw explainFailure(error, target);
+  }
+}
+
+async function filesystemName(target: Target): Promise<string> {
+  if (flagMethod() === 'none') return 'unknown';
+  const binding = requireBinding();
+  try {
+    return await binding.filesystemName(target.bytes);
+  } catch (error) {
+    throw explainFailure(error, target);
+  }
+}
+
+function toAttributes(state: FlagState, filesystem: string): FileAttributes {
+  return { appendOnly: state.appendOnly, immutable: state.immutable, flags: state.flags, filesystem };
 }
 
 // ---- Public API ----
@@ -197,14 +216,10 @@ export async function isImmutable(path: PathLike): Promise<boolean> {
 
 export function getFileAttributesSync(path: PathLike): FileAttributes {
   const target = toTarget(path);
-  const state = readSync(target);
-  const binding = flagMethod() === 'none' ? null : requireBinding();
-  return { appendOnly: state.appendOnly, immutable: state.immutable, flags: state.flags, filesystem: filesystemSync(binding, target) };
+  return toAttributes(readSync(target), filesystemNameSync(target));
 }
 export async function getFileAttributes(path: PathLike): Promise<FileAttributes> {
   const target = toTarget(path);
   const state = await read(target);
-  const binding = flagMethod() === 'none' ? null : requireBinding();
-  const filesystem = binding === null ? 'unknown' : await binding.filesystemName(target.bytes);
-  return { appendOnly: state.appendOnly, immutable: state.immutable, flags: state.flags, filesystem };
+  return toAttributes(state, await filesystemName(target));
 }

@@ -1,11 +1,8 @@
 // Without CAP_LINUX_IMMUTABLE (a child under setpriv): EPERM naming the capability and the fix.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { protectAppendOnlySync } from '../../lib/index';
-import { DIST, lsattr, makeTempDir, removeTree, runNodeJson } from './helpers';
+import { DIST, lsattr, runNodeJson, useAuditFile } from './helpers';
 
 interface Outcome {
   code?: string;
@@ -32,59 +29,52 @@ function withoutCapability(call: string, file: string): Outcome {
 }
 
 describe('without CAP_LINUX_IMMUTABLE', () => {
-  let dir: string;
-  let file: string;
-  beforeEach(() => {
-    dir = makeTempDir();
-    file = join(dir, 'audit.log');
-    writeFileSync(file, 'x\n');
-  });
-  afterEach(() => removeTree(dir));
+  const audit = useAuditFile();
 
   it('protectAppendOnlySync throws AppendOnlyError EPERM naming the capability and how to grant it', () => {
-    const outcome = withoutCapability('api.protectAppendOnlySync(file)', file);
+    const outcome = withoutCapability('api.protectAppendOnlySync(file)', audit.file);
     expect(outcome).toMatchObject({
       code: 'EPERM',
       name: 'AppendOnlyError',
       syscall: 'ioctl',
       errno: -1,
-      path: file,
+      path: audit.file,
       isAppendOnlyError: true,
     });
     expect(outcome.message).toMatch(/^EPERM: operation not permitted, ioctl '.*audit\.log'\. /);
     expect(outcome.message).toContain('CAP_LINUX_IMMUTABLE');
     expect(outcome.fix).toMatch(/--cap-add LINUX_IMMUTABLE|setcap cap_linux_immutable|capabilities/);
     expect(outcome.message).toContain(outcome.fix);
-    expect(lsattr(file)).not.toContain('a');
+    expect(lsattr(audit.file)).not.toContain('a');
   });
 
   it('the promise form rejects the same way', () => {
-    expect(withoutCapability('api.protectAppendOnly(file)', file)).toMatchObject({ code: 'EPERM', isAppendOnlyError: true });
-    expect(withoutCapability('api.setImmutable(file)', file)).toMatchObject({ code: 'EPERM' });
+    expect(withoutCapability('api.protectAppendOnly(file)', audit.file)).toMatchObject({ code: 'EPERM', isAppendOnlyError: true });
+    expect(withoutCapability('api.setImmutable(file)', audit.file)).toMatchObject({ code: 'EPERM' });
   });
 
   it('reading needs no capability', () => {
-    protectAppendOnlySync(file);
-    expect(withoutCapability('api.isAppendOnlySync(file)', file)).toEqual({ value: true });
-    expect(withoutCapability('api.getFileAttributes(file)', file).value).toMatchObject({ appendOnly: true });
+    protectAppendOnlySync(audit.file);
+    expect(withoutCapability('api.isAppendOnlySync(file)', audit.file)).toEqual({ value: true });
+    expect(withoutCapability('api.getFileAttributes(file)', audit.file).value).toMatchObject({ appendOnly: true });
   });
 
   it('protecting an already protected file succeeds: nothing has to change', () => {
-    protectAppendOnlySync(file);
-    expect(withoutCapability('api.protectAppendOnlySync(file)', file)).toEqual({ value: true });
-    expect(withoutCapability('api.unprotectAppendOnlySync(file)', file)).toMatchObject({ code: 'EPERM' });
-    expect(lsattr(file)).toContain('a');
+    protectAppendOnlySync(audit.file);
+    expect(withoutCapability('api.protectAppendOnlySync(file)', audit.file)).toEqual({ value: true });
+    expect(withoutCapability('api.unprotectAppendOnlySync(file)', audit.file)).toMatchObject({ code: 'EPERM' });
+    expect(lsattr(audit.file)).toContain('a');
   });
 
   it('platformSupportInfo reports hasCapability false, unsupported, and notes naming the fix', () => {
-    const info = withoutCapability('api.platformSupportInfo()', file).value as Record<string, unknown>;
+    const info = withoutCapability('api.platformSupportInfo()', audit.file).value as Record<string, unknown>;
     expect(info).toMatchObject({ platform: 'linux', method: 'ioctl', hasCapability: false, supported: false });
     expect(info.notes).toContain('CAP_LINUX_IMMUTABLE');
     expect(info.notes).toMatch(/--cap-add LINUX_IMMUTABLE|setcap cap_linux_immutable|capabilities/);
   });
 
   it('platformSupportInfo with a path confirms it by trying, and leaves nothing behind', () => {
-    const info = withoutCapability('api.platformSupportInfo({ path: require("path").dirname(file) })', file)
+    const info = withoutCapability('api.platformSupportInfo({ path: require("path").dirname(file) })', audit.file)
       .value as Record<string, unknown>;
     expect(info).toMatchObject({ supported: false, hasCapability: false, filesystem: 'ext4' });
     expect(info.notes).toContain('confirmed it (EPERM)');

@@ -1,8 +1,10 @@
 // Shared test fixtures: temporary directories whose flags are always cleared, mounts, child processes.
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+
+import { afterEach, beforeEach } from 'vitest';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const DIST = join(ROOT, 'dist', 'index.js');
@@ -27,6 +29,23 @@ export function removeTree(dir: string): void {
 
 export function makeTempDir(parent = tmpdir()): string {
   return mkdtempSync(join(parent, 'fsao-test-'));
+}
+
+export interface AuditFile {
+  readonly dir: string;
+  readonly file: string;
+}
+
+/** A fresh directory holding audit.log for each test, its flags cleared and removed after it. */
+export function useAuditFile(contents = 'x\n'): AuditFile {
+  const current = { dir: '', file: '' };
+  beforeEach(() => {
+    current.dir = makeTempDir();
+    current.file = join(current.dir, 'audit.log');
+    writeFileSync(current.file, contents);
+  });
+  afterEach(() => removeTree(current.dir));
+  return current;
 }
 
 export interface Mount {

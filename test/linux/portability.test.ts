@@ -1,19 +1,11 @@
 // The package where the OS cannot help: a platform without the attribute, an addon that cannot load, ESM callers.
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { DIST, ROOT, makeTempDir, removeTree, runNode, runNodeJson } from './helpers';
-
-let dir: string;
-let file: string;
-beforeEach(() => {
-  dir = makeTempDir();
-  file = join(dir, 'audit.log');
-  writeFileSync(file, 'x\n');
-});
-afterEach(() => removeTree(dir));
+import { DIST, ROOT, runNode, runNodeJson, useAuditFile } from './helpers';
+const audit = useAuditFile();
 
 // Node's own tests fake the platform this way; nothing below the facade is replaced.
 const AS_WINDOWS = `Object.defineProperty(process, 'platform', { value: 'win32' });`;
@@ -30,7 +22,7 @@ describe('a platform without the attribute (win32)', () => {
        const second = api.protectAppendOnlySync(file);
        api.protectAppendOnly(file).then((promise) => setImmediate(() =>
          console.log(JSON.stringify({ first, second, promise, warnings }))));`,
-      { args: [file] },
+      { args: [audit.file] },
     );
     expect(result).toMatchObject({ first: false, second: false, promise: false });
     expect(result.warnings).toHaveLength(1);
@@ -52,7 +44,7 @@ describe('a platform without the attribute (win32)', () => {
          unprotect: api.unprotectAppendOnlySync(file),
          info: api.platformSupportInfo(),
        }));`,
-      { args: [file] },
+      { args: [audit.file] },
     );
     expect(result).toMatchObject({
       strict: 'ENOTSUP/AppendOnlyError',
@@ -71,7 +63,7 @@ describe('an addon that cannot be loaded', () => {
   // A copy of the package with its compiled facade but no build/ and no prebuilds/, as after an
   // install on a platform with neither a prebuilt binary nor a compiler.
   function packageWithoutAddon(): string {
-    const copy = join(dir, 'pkg');
+    const copy = join(audit.dir, 'pkg');
     mkdirSync(join(copy, 'node_modules'), { recursive: true });
     cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
     cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
@@ -92,7 +84,7 @@ describe('an addon that cannot be loaded', () => {
            info: api.platformSupportInfo(),
          }));
        });`,
-      { args: [file] },
+      { args: [audit.file] },
     );
     expect(result.sync).toMatchObject({ code: 'ERR_ADDON_UNAVAILABLE', isAppendOnlyError: true });
     expect((result.sync as { message: string }).message).toContain('No native build was found');
@@ -116,7 +108,7 @@ describe('ES modules', () => {
        let instance = false;
        try { protectAppendOnlySync(file + '.missing'); } catch (e) { instance = e instanceof AppendOnlyError && e instanceof fsao.AppendOnlyError; }
        console.log(JSON.stringify({ set, read, instance, method: platformSupportInfo().method }));`,
-      { args: [file], nodeOptions: ['--input-type=module'] },
+      { args: [audit.file], nodeOptions: ['--input-type=module'] },
     );
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ set: true, read: true, instance: true, method: 'ioctl' });
