@@ -11,10 +11,10 @@
       "cflags_cc": ["-fvisibility=hidden", "-std=c++17"],
       "conditions": [
         ["OS=='linux'", {
-          "sources": ["src/flags_linux.cc", "src/probe_linux.cc"]
+          "sources": ["src/flags_linux.cc", "src/probe_linux.cc", "src/lock_posix.cc"]
         }],
         ["OS=='mac' or OS=='freebsd'", {
-          "sources": ["src/flags_bsd.cc", "src/probe_bsd.cc"]
+          "sources": ["src/flags_bsd.cc", "src/probe_bsd.cc", "src/lock_posix.cc"]
         }],
         ["OS!='linux' and OS!='mac' and OS!='freebsd'", {
           "sources": ["src/flags_unsupported.cc"]

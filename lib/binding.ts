@@ -20,6 +20,8 @@ export interface NativeBinding {
   changeFlagsSync(path: Buffer, mask: number, on: boolean, systemFlags: boolean): FlagState;
   filesystemName(path: Buffer): Promise<string>;
   filesystemNameSync(path: Buffer): string;
+  /** flock(2) on an fd: mode 0 waits for an exclusive lock, 1 tries (false when held elsewhere), 2 unlocks. */
+  lockSync(fd: number, mode: 0 | 1 | 2): boolean;
   readonly method: 'ioctl' | 'chflags' | 'none';
   readonly APPEND_ONLY: number;
   readonly IMMUTABLE: number;

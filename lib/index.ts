@@ -21,3 +21,4 @@ export { platformSupportInfo, type PlatformSupportInfo, type PlatformSupportOpti
 export { AppendOnlyError, type AppendOnlyErrorDetails } from './errors';
 export type { PathLike } from './paths';
 export type { ContainerRuntime } from './proc';
+export * from './log/index';

@@ -121,6 +121,22 @@ Napi::Value FilesystemNameCall(const Napi::CallbackInfo& info, bool sync) {
       info, sync, path, [path](std::string* out) { return FilesystemName(path, out); }, StringToJs);
 }
 
+// lockSync(fd, mode): mode 0 waits for an exclusive lock, 1 tries without waiting (false when another
+// holds it), 2 unlocks. Sync only: the log keeps its critical section within one JavaScript tick.
+Napi::Value LockSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+    throw Napi::TypeError::New(env, "lockSync(fd, mode)");
+  }
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const int mode = info[1].As<Napi::Number>().Int32Value();
+  if (mode < 0 || mode > 2) throw Napi::RangeError::New(env, "lock mode must be 0, 1 or 2");
+  bool acquired = false;
+  OsResult result = LockFile(fd, static_cast<LockMode>(mode), &acquired);
+  if (result.error != 0) throw MakeSystemError(env, result, "fd " + std::to_string(fd));
+  return Napi::Boolean::New(env, acquired);
+}
+
 template <Napi::Value (*Call)(const Napi::CallbackInfo&, bool), bool Sync>
 Napi::Value Bind(const Napi::CallbackInfo& info) {
   return Call(info, Sync);
@@ -133,6 +149,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("changeFlagsSync", Napi::Function::New<Bind<ChangeFlagsCall, true>>(env, "changeFlagsSync"));
   exports.Set("filesystemName", Napi::Function::New<Bind<FilesystemNameCall, false>>(env, "filesystemName"));
   exports.Set("filesystemNameSync", Napi::Function::New<Bind<FilesystemNameCall, true>>(env, "filesystemNameSync"));
+  exports.Set("lockSync", Napi::Function::New<LockSync>(env, "lockSync"));
   exports.Set("method", Napi::String::New(env, FlagMethod()));
   exports.Set("APPEND_ONLY", Napi::Number::New(env, kAppendOnly));
   exports.Set("IMMUTABLE", Napi::Number::New(env, kImmutable));

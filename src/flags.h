@@ -39,6 +39,11 @@ OsResult ChangeFlags(const std::string& path, uint32_t mask, bool on, bool syste
 // Names the filesystem that holds `path` ("ext4", "tmpfs", "ramfs", ...), or "unknown (0x...)".
 OsResult FilesystemName(const std::string& path, std::string* name);
 
+// Whole-file advisory locks (flock: per open file description, so two opens in one process exclude
+// each other too). kTryExclusive never blocks: `acquired` comes back false when another holds it.
+enum class LockMode { kExclusive, kTryExclusive, kUnlock };
+OsResult LockFile(int fd, LockMode mode, bool* acquired);
+
 // How this build changes flags: "ioctl" (Linux), "chflags" (macOS, FreeBSD) or "none".
 const char* FlagMethod();
 

@@ -1,0 +1,56 @@
+// The log's own failures, as AppendOnlyErrors with a cause and a fix.
+import { sentence } from '../advice';
+import { AppendOnlyError, isSystemError } from '../errors';
+
+export function logClosedError(path: string): AppendOnlyError {
+  const fix = 'Open the log again with AppendOnlyLog.open()';
+  return new AppendOnlyError(`ERR_LOG_CLOSED: the log ${path} is closed. ${fix}.`, { code: 'ERR_LOG_CLOSED', path, fix });
+}
+
+export function notALogError(path: string, reason: string): AppendOnlyError {
+  const fix = 'Pass the path of a log written by fs-append-only, or of a new or empty file; the file was not modified';
+  return new AppendOnlyError(`ERR_NOT_A_LOG: ${path} is not a log of this format (${reason}). ${fix}.`, {
+    code: 'ERR_NOT_A_LOG',
+    path,
+    fix,
+  });
+}
+
+export function notARegularFileError(path: string, kind: string): AppendOnlyError {
+  const fix = 'Pass the path of a regular file';
+  return new AppendOnlyError(`ENOTSUP: a log must be a regular file, and ${path} is ${kind}. ${fix}.`, {
+    code: 'ENOTSUP',
+    syscall: 'open',
+    path,
+    fix,
+  });
+}
+
+const CAUSES: Record<string, [string, string]> = {
+  ENOENT: ['the directory holding the log does not exist', 'Create the directory first'],
+  ENOTDIR: ['a component of the path is not a directory', 'Check the path'],
+  EACCES: ['the process may not open or create the log', 'Grant write permission on the file and its directory'],
+  EPERM: ['the kernel refused to open the log for appending', 'Check the file and directory flags (lsattr) and permissions'],
+  ELOOP: ['the path is a symbolic link, and a log is never opened through one', 'Pass the real path of the log'],
+  EROFS: ['the filesystem is mounted read-only', 'Remount it read-write, or keep the log elsewhere'],
+  ENOSPC: [
+    'the disk is full: the records of this call were not acknowledged, and every acknowledged record is intact',
+    'Free some space; the next append recovers any torn bytes and continues the chain',
+  ],
+  EDQUOT: ['the disk quota is exhausted; no acknowledged record was lost', 'Raise the quota or free some space'],
+  EISDIR: ['the path is a directory', 'Pass the path of a file'],
+};
+
+/** A system error from opening or writing the log, with its cause and fix added. */
+export function explainLogFailure(error: unknown, path: string): unknown {
+  if (!isSystemError(error) || error instanceof AppendOnlyError) return error;
+  const [cause, fix] = CAUSES[error.code] ?? ['the operating system refused the call', ''];
+  return new AppendOnlyError(`${error.message}. ${sentence(cause, fix)}`, {
+    code: error.code,
+    errno: error.errno,
+    syscall: error.syscall,
+    path: error.path ?? path,
+    fix,
+    cause: error,
+  });
+}

@@ -1,0 +1,6 @@
+// The hash-chained log: writer, reader and verifier. It needs the addon only for flock and protection.
+export { AppendOnlyLog, type LogKey, type OpenOptions } from './writer';
+export { readLog, type LogRecord, type ReadOptions } from './reader';
+export { verifyLog, type TamperReason, type TamperedEntry, type VerifiedHead, type VerifyOptions, type VerifyReport } from './verify';
+export { MAX_RECORD_BYTES, type Head } from './format';
+export { MAX_DATA_BYTES } from './serialize';

@@ -1,0 +1,78 @@
+// Streams a file's lines with their byte offsets, in bounded memory: a line longer than a record may
+// be is reported by its size and skipped, never held.
+import { open } from 'node:fs/promises';
+
+import { MAX_RECORD_BYTES } from './format';
+
+export interface Line {
+  /** The line's bytes without its newline; empty for an oversized line. */
+  bytes: Buffer;
+  /** Where the line starts in the file. */
+  offset: number;
+  /** Its length in bytes, newline excluded. */
+  length: number;
+  /** false for the last line when the file does not end with a newline. */
+  terminated: boolean;
+  /** true when the line is longer than MAX_RECORD_BYTES: its bytes were not kept. */
+  oversized: boolean;
+}
+
+const CHUNK_BYTES = 1024 * 1024;
+
+export interface LineOptions {
+  /** Byte offset to start at; it must be the start of a line. */
+  start?: number;
+  /** Called after each chunk with the bytes read so far (from 0) and the file's size when opened. */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
+}
+
+export async function* readLines(path: string, options: LineOptions = {}): AsyncGenerator<Line> {
+  const file = await open(path, 'r');
+  try {
+    const total = (await file.stat()).size;
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let position = options.start ?? 0;
+    let carry: Buffer[] = []; // the unfinished line's pieces
+    let carryBytes = 0;
+    let lineStart = position;
+    let skipping = false; // inside an oversized line
+
+    for (;;) {
+      const { bytesRead } = await file.read(chunk, 0, CHUNK_BYTES, position);
+      if (bytesRead === 0) break;
+      const view = chunk.subarray(0, bytesRead);
+      let from = 0;
+      for (let newline = view.indexOf(0x0a); newline !== -1; newline = view.indexOf(0x0a, from)) {
+        const length = carryBytes + newline - from;
+        if (skipping || length > MAX_RECORD_BYTES) {
+          yield { bytes: Buffer.alloc(0), offset: lineStart, length, terminated: true, oversized: true };
+        } else {
+          const piece = view.subarray(from, newline);
+          const bytes = carryBytes === 0 ? Buffer.from(piece) : Buffer.concat([...carry, piece]);
+          yield { bytes, offset: lineStart, length, terminated: true, oversized: false };
+        }
+        carry = [];
+        carryBytes = 0;
+        skipping = false;
+        from = newline + 1;
+        lineStart = position + from;
+      }
+      const rest = bytesRead - from;
+      carryBytes += rest;
+      if (carryBytes > MAX_RECORD_BYTES) {
+        skipping = true;
+        carry = [];
+      } else if (rest > 0) {
+        carry.push(Buffer.from(view.subarray(from)));
+      }
+      position += bytesRead;
+      options.onProgress?.(position, total);
+    }
+    if (carryBytes > 0) {
+      const oversized = skipping;
+      yield { bytes: oversized ? Buffer.alloc(0) : Buffer.concat(carry), offset: lineStart, length: carryBytes, terminated: false, oversized };
+    }
+  } finally {
+    await file.close();
+  }
+}
