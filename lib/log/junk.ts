@@ -15,7 +15,7 @@ export interface RecoveryData {
   reason: 'torn-tail';
   /** Where the torn bytes start: right after the last record's newline. */
   offset: number;
-  /** How many bytes, including the newline written to terminate them. */
+  /** How many bytes, including the "~\n" written to terminate them. */
   length: number;
   /** SHA-256 of those bytes. */
   sha256: string;

@@ -42,6 +42,9 @@ interface Pending {
 const datasync = promisify(fdatasync);
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
+/** Closes torn bytes: a record line always ends with "}", so a line ending with "~" never parses as one. */
+const TERMINATOR = '~\n';
+
 /** One write holds at most this much, so the lock is held briefly and memory stays bounded. */
 const BATCH_BYTES = 1024 * 1024;
 
@@ -264,7 +267,8 @@ export class AppendOnlyLog {
 
   #recover(from: number, size: number): void {
     const torn = readBytes(this.#fd, from, size - from);
-    const terminator = torn[torn.length - 1] === 0x0a ? Buffer.alloc(0) : Buffer.from('\n');
+    // "~" first: torn bytes that happen to be a whole record but its newline must not become one.
+    const terminator = torn[torn.length - 1] === 0x0a ? Buffer.alloc(0) : Buffer.from(TERMINATOR);
     const closed = Buffer.concat([torn, terminator]);
     const data: RecoveryData = { reason: 'torn-tail', offset: from, length: closed.length, sha256: sha256Hex(closed) };
     this.#end = size;
