@@ -148,5 +148,5 @@ function availableNote(method: 'ioctl' | 'chflags'): string {
     method === 'ioctl'
       ? 'This process holds CAP_LINUX_IMMUTABLE, so it can set the append-only flag.'
       : "The file's owner can set UF_APPEND, which stops other users and accidents but not the owner; { system: true } sets SF_APPEND (root only).";
-  return `${who} Pass { path } to try it for real in a directory: a filesystem may still refuse the flag.`;
+  return `${who} Try it for real in a directory (platformSupportInfo({ path }), or fs-append-only info --path DIR): a filesystem may still refuse the flag.`;
 }

@@ -1,4 +1,4 @@
-// Writes the golden vectors in this folder: node test/vectors/generate.js (after npm run build).
+// Writes the golden vectors in this folder: node test/vectors/generate.js (after npm run build:ts).
 // They are committed; the test checks that the encoder still produces them byte for byte.
 'use strict';
 const { createHash } = require('node:crypto');
