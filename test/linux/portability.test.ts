@@ -94,6 +94,28 @@ describe('an addon that cannot be loaded', () => {
     expect(result.info).toMatchObject({ supported: false, method: 'ioctl', hasCapability: true });
     expect((result.info as { notes: string }).notes).toContain('native addon could not be loaded');
   });
+  it('the log still works, warning once that it takes no cross-process lock', () => {
+    const copy = packageWithoutAddon();
+    const log = join(audit.dir, 'fresh.log');
+    const result = runNodeJson<{ warnings: string[]; status: string; records: number; protectWarning: boolean }>(
+      `const api = require(${JSON.stringify(join(copy, 'dist', 'index.js'))});
+       const warnings = [];
+       process.on('warning', (w) => warnings.push(w.code));
+       (async () => {
+         for (let round = 0; round < 2; round += 1) {
+           const log = await api.AppendOnlyLog.open(process.argv[1], { protect: true });
+           await log.append({ round });
+           await log.close();
+         }
+         const report = await api.verifyLog(process.argv[1]);
+         setImmediate(() => console.log(JSON.stringify({ warnings, status: report.status, records: report.records })));
+       })();`,
+      { args: [log] },
+    );
+    expect(result).toMatchObject({ status: 'intact', records: 2 });
+    expect(result.warnings.filter((code) => code === 'FS_APPEND_ONLY_NO_LOCK')).toHaveLength(1);
+    expect(result.warnings).toContain('FS_APPEND_ONLY_UNPROTECTED');
+  });
 });
 
 describe('ES modules', () => {
