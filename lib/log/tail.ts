@@ -24,7 +24,8 @@ export class NotALogError extends Error {
 const MAX_SCAN_BYTES = 4 * MAX_RECORD_BYTES + 4096;
 const FIRST_WINDOW = 64 * 1024;
 
-function readAt(fd: number, position: number, length: number): Buffer {
+/** Reads `length` bytes at `position`, fewer only at the end of the file. */
+export function readAt(fd: number, position: number, length: number): Buffer {
   const buffer = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {

@@ -4,7 +4,7 @@
 // processes wrote (recovering torn bytes a crash left), encode the batch onto the chain, write it, let
 // go. Because the section never spans an await, appendSync() can never interleave with it. Durability
 // (fdatasync) comes after the lock is released, so one flush covers every append that queued meanwhile.
-import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { protectAppendOnlySync } from '../attributes';
@@ -14,7 +14,7 @@ import { GENESIS, type Head, KEY_ID_PATTERN, type RecordType, type SigningKey, e
 import type { RecoveryData } from './junk';
 import { type FileLock, lockFor } from './lock';
 import { serializeData } from './serialize';
-import { NotALogError, readTail } from './tail';
+import { NotALogError, readAt, readTail } from './tail';
 
 export interface LogKey {
   /** Stored in every record it signs: letters, digits and . _ : - (1 to 64). */
@@ -93,17 +93,6 @@ function openLogFile(path: string): number {
     throw notARegularFileError(path, stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device');
   }
   return fd;
-}
-
-function readBytes(fd: number, position: number, length: number): Buffer {
-  const buffer = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const read = readSync(fd, buffer, done, length - done, position + done);
-    if (read === 0) break;
-    done += read;
-  }
-  return buffer.subarray(0, done);
 }
 
 export class AppendOnlyLog {
@@ -266,7 +255,7 @@ export class AppendOnlyLog {
   }
 
   #recover(from: number, size: number): void {
-    const torn = readBytes(this.#fd, from, size - from);
+    const torn = readAt(this.#fd, from, size - from);
     // "~" first: torn bytes that happen to be a whole record but its newline must not become one.
     const terminator = torn[torn.length - 1] === 0x0a ? Buffer.alloc(0) : Buffer.from(TERMINATOR);
     const closed = Buffer.concat([torn, terminator]);
