@@ -7,6 +7,14 @@ export function logClosedError(path: string): AppendOnlyError {
   return new AppendOnlyError(`ERR_LOG_CLOSED: the log ${path} is closed. ${fix}.`, { code: 'ERR_LOG_CLOSED', path, fix });
 }
 
+export function logReplacedError(path: string, what: 'deleted' | 'replaced'): AppendOnlyError {
+  const fix = 'Find out who removed it (the append-only flag prevents this), then close this log and open the path again';
+  return new AppendOnlyError(
+    `ERR_LOG_REPLACED: the log ${path} was ${what} while open, so nothing more is appended to the old file. ${fix}.`,
+    { code: 'ERR_LOG_REPLACED', path, fix },
+  );
+}
+
 export function notALogError(path: string, reason: string): AppendOnlyError {
   const fix = 'Pass the path of a log written by fs-append-only, or of a new or empty file; the file was not modified';
   return new AppendOnlyError(`ERR_NOT_A_LOG: ${path} is not a log of this format (${reason}). ${fix}.`, {

@@ -4,12 +4,12 @@
 // processes wrote (recovering torn bytes a crash left), encode the batch onto the chain, write it, let
 // go. Because the section never spans an await, appendSync() can never interleave with it. Durability
 // (fdatasync) comes after the lock is released, so one flush covers every append that queued meanwhile.
-import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { type Stats, closeSync, constants, fdatasync, fdatasyncSync, fstatSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { protectAppendOnlySync } from '../attributes';
 import { type PathLike, toTarget } from '../paths';
-import { explainLogFailure, logClosedError, notALogError, notARegularFileError } from './errors';
+import { explainLogFailure, logClosedError, logReplacedError, notALogError, notARegularFileError } from './errors';
 import { GENESIS, type Head, KEY_ID_PATTERN, type RecordType, type SigningKey, encodeRecord, sha256Hex } from './format';
 import type { RecoveryData } from './junk';
 import { type FileLock, lockFor } from './lock';
@@ -240,7 +240,9 @@ export class AppendOnlyLog {
   // Under the lock: if the file is not as this process left it, read the tail again; torn bytes
   // there (a crash, here or in another process) get terminated and recorded in the chain.
   #catchUp(): void {
-    const size = fstatSync(this.#fd).size;
+    const stats = fstatSync(this.#fd);
+    this.#checkStillThere(stats);
+    const size = stats.size;
     if (size === this.#end) return;
     let tail;
     try {
@@ -252,6 +254,19 @@ export class AppendOnlyLog {
     this.#head = tail.head;
     this.#end = tail.headEnd;
     if (tail.headEnd < size) this.#recover(tail.headEnd, size);
+  }
+
+  // Records appended to a file that was deleted, or whose path now names another file (or a symlink),
+  // would be lost to every reader of the path: refuse instead. (A path naming this inode has a link.)
+  #checkStillThere(stats: Stats): void {
+    let current: Stats | null = null;
+    try {
+      current = lstatSync(this.path);
+    } catch {
+      // missing: reported below
+    }
+    if (current === null) throw logReplacedError(this.path, 'deleted');
+    if (current.ino !== stats.ino || current.dev !== stats.dev) throw logReplacedError(this.path, 'replaced');
   }
 
   #recover(from: number, size: number): void {

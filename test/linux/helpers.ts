@@ -67,6 +67,35 @@ export function mount(type: 'tmpfs' | 'ramfs'): Mount {
   };
 }
 
+export type ImageType = 'ext4' | 'xfs' | 'btrfs';
+
+// The smallest images each mkfs accepts; they are sparse, so they cost little disk.
+const IMAGE_MIB: Record<ImageType, number> = { ext4: 16, xfs: 300, btrfs: 128 };
+
+/** A filesystem of `type` made in a file and loop-mounted. ext4 reserves no blocks for root (-m 0). */
+export function mountImage(type: ImageType, sizeMiB = IMAGE_MIB[type]): Mount {
+  const base = makeTempDir();
+  const image = join(base, `${type}.img`);
+  const dir = join(base, 'mnt');
+  mkdirSync(dir);
+  const run = (command: string, args: string[]): void => {
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')}: ${result.stderr}`);
+  };
+  run('truncate', ['-s', `${sizeMiB}M`, image]);
+  run(`mkfs.${type}`, type === 'ext4' ? ['-q', '-m', '0', image] : ['-q', '-f', image]);
+  run('mount', ['-o', 'loop', image, dir]);
+  return {
+    dir,
+    unmount() {
+      spawnSync('chattr', ['-R', '-f', '-a', '-i', dir]);
+      // Lazy: a test that failed with a file still open must not leave the mount behind.
+      spawnSync('umount', ['-l', dir]);
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
 export function mkdirp(path: string): string {
   mkdirSync(path, { recursive: true });
   return path;
