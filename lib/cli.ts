@@ -294,7 +294,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
+    // One line: some messages (node:util parseArgs's) span several.
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
     process.stderr.write(`fs-append-only: ${message}${error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '\nRun fs-append-only --help for usage.' : ''}\n`);
     process.exitCode = 2;
   },

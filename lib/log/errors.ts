@@ -49,10 +49,19 @@ const CAUSES: Record<string, [string, string]> = {
   EISDIR: ['the path is a directory', 'Pass the path of a file'],
 };
 
-/** A system error from opening or writing the log, with its cause and fix added. */
-export function explainLogFailure(error: unknown, path: string): unknown {
+// Reading needs less than writing: the file must exist and be readable, nothing more.
+const READ_CAUSES: Record<string, [string, string]> = {
+  ENOENT: ['the log does not exist', 'Check the path'],
+  EACCES: ['the process may not read the log', 'Grant read permission on the file'],
+  EISDIR: ['the path is a directory', 'Pass the path of a log file'],
+  ENOTDIR: ['a component of the path is not a directory', 'Check the path'],
+};
+
+/** A system error from opening, writing or reading the log, with its cause and fix added. */
+export function explainLogFailure(error: unknown, path: string, action: 'write' | 'read' = 'write'): unknown {
   if (!isSystemError(error) || error instanceof AppendOnlyError) return error;
-  const [cause, fix] = CAUSES[error.code] ?? ['the operating system refused the call', ''];
+  const known = action === 'read' ? READ_CAUSES[error.code] : CAUSES[error.code];
+  const [cause, fix] = known ?? ['the operating system refused the call', ''];
   return new AppendOnlyError(`${error.message}. ${sentence(cause, fix)}`, {
     code: error.code,
     errno: error.errno,

@@ -1,6 +1,8 @@
 // Streams a file's lines with their byte offsets, in bounded memory: a line longer than a record may
 // be is reported by its size and skipped, never held.
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
+
+import { explainLogFailure } from './errors';
 
 import { MAX_RECORD_BYTES } from './format';
 
@@ -27,7 +29,12 @@ export interface LineOptions {
 }
 
 export async function* readLines(path: string, options: LineOptions = {}): AsyncGenerator<Line> {
-  const file = await open(path, 'r');
+  let file: FileHandle;
+  try {
+    file = await open(path, 'r');
+  } catch (error) {
+    throw explainLogFailure(error, path, 'read');
+  }
   try {
     const total = (await file.stat()).size;
     const chunk = Buffer.allocUnsafe(CHUNK_BYTES);

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
 import { type PathLike, toTarget } from '../paths';
+import { explainLogFailure } from './errors';
 import { GENESIS, type Head, type ParsedLine, parseLine, signatureMatches } from './format';
 import { type RecoveryData, looksTorn } from './junk';
 import { readLines } from './lines';
@@ -234,7 +235,9 @@ class Verifier {
 
 async function endsLineAt(path: string, offset: number): Promise<boolean> {
   if (offset === 0) return true;
-  const file = await open(path, 'r');
+  const file = await open(path, 'r').catch((error: unknown) => {
+    throw explainLogFailure(error, path, 'read');
+  });
   try {
     const byte = Buffer.alloc(1);
     const { bytesRead } = await file.read(byte, 0, 1, offset - 1);
