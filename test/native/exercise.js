@@ -1,0 +1,85 @@
+// Drives every call of an addon build, error paths included, many times over: run under AddressSanitizer
+// and UndefinedBehaviorSanitizer by sanitize.sh. Exits non-zero on any unexpected outcome.
+'use strict';
+const assert = require('node:assert');
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const addon = require(process.argv[2]);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsao-sanitize-'));
+const file = path.join(dir, 'audit.log');
+const link = path.join(dir, 'link');
+const fifo = path.join(dir, 'fifo');
+fs.writeFileSync(file, 'x\n');
+fs.symlinkSync(file, link);
+execFileSync('mkfifo', [fifo]);
+const bytes = (p) => Buffer.from(p);
+const code = (run) => {
+  try {
+    run();
+    return 'ok';
+  } catch (error) {
+    return error.code ?? error.constructor.name;
+  }
+};
+
+async function main() {
+  const server = net.createServer().listen(path.join(dir, 'sock'));
+  await new Promise((resolve) => server.once('listening', resolve));
+  for (let round = 0; round < 2000; round += 1) {
+    for (const mask of [addon.APPEND_ONLY, addon.IMMUTABLE]) {
+      assert.strictEqual(addon.changeFlagsSync(bytes(file), mask, true, false).flags !== 0, true);
+      assert.strictEqual(addon.readFlagsSync(bytes(file)).appendOnly || addon.readFlagsSync(bytes(file)).immutable, true);
+      addon.changeFlagsSync(bytes(file), mask, false, false);
+    }
+    assert.strictEqual(code(() => addon.readFlagsSync(bytes(link))), 'ELOOP');
+    assert.strictEqual(code(() => addon.readFlagsSync(bytes(fifo))), 'ENOTSUP');
+    assert.strictEqual(code(() => addon.readFlagsSync(bytes(path.join(dir, 'sock')))), 'ENOTSUP');
+    assert.strictEqual(code(() => addon.changeFlagsSync(bytes('/dev/null'), addon.APPEND_ONLY, true, false)), 'ENOTSUP');
+    assert.strictEqual(code(() => addon.readFlagsSync(bytes(path.join(dir, 'missing')))), 'ENOENT');
+    assert.strictEqual(code(() => addon.readFlagsSync(bytes('x'.repeat(5000)))), 'ENAMETOOLONG');
+    assert.strictEqual(code(() => addon.readFlagsSync(Buffer.from('a\0b'))), 'TypeError');
+    assert.strictEqual(code(() => addon.readFlagsSync('not a buffer')), 'TypeError');
+    assert.strictEqual(code(() => addon.changeFlagsSync(bytes(file), 'mask')), 'TypeError');
+    assert.strictEqual(addon.filesystemNameSync(bytes(dir)).length > 0, true);
+    assert.strictEqual(code(() => addon.filesystemNameSync(bytes(path.join(dir, 'missing')))), 'ENOENT');
+
+    const fd = fs.openSync(file, 'r');
+    assert.strictEqual(addon.lockSync(fd, 1), true);
+    addon.lockSync(fd, 2);
+    addon.lockSync(fd, 0);
+    addon.lockSync(fd, 2);
+    fs.closeSync(fd);
+    assert.strictEqual(code(() => addon.lockSync(123456, 1)), 'EBADF');
+    assert.strictEqual(code(() => addon.lockSync(fd, 7)), 'RangeError');
+
+    if (round % 100 === 0) {
+      const results = await Promise.allSettled([
+        addon.changeFlags(bytes(file), addon.APPEND_ONLY, true, false),
+        addon.readFlags(bytes(file)),
+        addon.readFlags(bytes(link)),
+        addon.filesystemName(bytes(dir)),
+        addon.changeFlags(bytes(path.join(dir, 'missing')), addon.IMMUTABLE, true, false),
+      ]);
+      assert.deepStrictEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      await addon.changeFlags(bytes(file), addon.APPEND_ONLY, false, false);
+    }
+  }
+  server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log('exercised every call 2000 times: no finding');
+}
+
+main().catch((error) => {
+  spawnCleanup();
+  console.error(error);
+  process.exit(1);
+});
+
+function spawnCleanup() {
+  execFileSync('chattr', ['-R', '-f', '-a', '-i', dir], { stdio: 'ignore' });
+  fs.rmSync(dir, { recursive: true, force: true });
+}
