@@ -78,7 +78,7 @@ function hasOverlayRoot(mountinfo: string): boolean {
 }
 
 /**
- * No signal alone is reliable (kernel.md), so every one counts towards "in a container", and the
+ * No signal alone is reliable, so every one counts towards "in a container", and the
  * runtime is the most specific name any of them gives: Kubernetes runs its pods on docker or
  * containerd, so it wins over both.
  */

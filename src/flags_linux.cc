@@ -12,7 +12,7 @@
 namespace fsao {
 namespace {
 
-// Filesystems without inode flags answer the ioctl with any of these (kernel.md): NFS, CIFS, ramfs,
+// Filesystems without inode flags answer the ioctl with any of these: NFS, CIFS, ramfs,
 // FUSE and WSL1 do not agree on one errno.
 bool MeansUnsupported(int error) {
   return error == ENOTTY || error == EOPNOTSUPP || error == ENOSYS || error == EINVAL;

@@ -17,7 +17,7 @@ type Flag = 'append-only' | 'immutable';
 const FILESYSTEMS = ['ext4', 'xfs', 'btrfs', 'tmpfs'] as const;
 const FLAGS: Flag[] = ['append-only', 'immutable'];
 
-// kernel.md: everything is EPERM but the shared writable mapping (EACCES once an fd is had); with
+// ioctl_iflags(2) and the VFS: everything is EPERM but the shared writable mapping (EACCES once an fd is had); with
 // immutable, even opening for append is refused, so the mapping never gets that far.
 const EXPECTED: Record<Flag, Record<string, string>> = {
   'append-only': {
