@@ -15,6 +15,19 @@ export function logReplacedError(path: string, what: 'deleted' | 'replaced'): Ap
   );
 }
 
+/** durability 'none': a write failed after the appends it held had resolved. */
+export function lostRecordsError(cause: unknown, first: number, last: number, path: string): AppendOnlyError {
+  const code = isSystemError(cause) ? cause.code : 'EIO';
+  const fix =
+    "Use durability 'sync' where every acknowledged record must survive, or call flush() where it matters; " +
+    'the log continues from the last record written';
+  const what = first === last ? `record ${first}` : `records ${first} to ${last}`;
+  return new AppendOnlyError(
+    `${code}: ${what} of ${path}, appended with durability 'none', were lost when writing them failed (${(cause as Error).message}). ${fix}.`,
+    { code, path, fix, cause },
+  );
+}
+
 export function notALogError(path: string, reason: string): AppendOnlyError {
   const fix = 'Pass the path of a log written by fs-append-only, or of a new or empty file; the file was not modified';
   return new AppendOnlyError(`ERR_NOT_A_LOG: ${path} is not a log of this format (${reason}). ${fix}.`, {

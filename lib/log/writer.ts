@@ -1,15 +1,18 @@
 // AppendOnlyLog: appends hash-chained records to a JSON Lines file opened with O_APPEND.
 //
-// Every write happens inside one synchronous critical section: take the flock, catch up with what other
-// processes wrote (recovering torn bytes a crash left), encode the batch onto the chain, write it, let
-// go. Because the section never spans an await, appendSync() can never interleave with it. Durability
-// (fdatasync) comes after the lock is released, so one flush covers every append that queued meanwhile.
+// Appends run in sessions. The first append of an event-loop turn takes the flock without waiting and
+// catches up with what other processes wrote (recovering torn bytes a crash left); every append until
+// the turn ends is chained and buffered, written at BUFFER_BYTES or when the turn ends, and the lock is
+// released then. So an awaited append costs no write and no native call of its own, and memory stays
+// bounded however fast appends come. Durability (fdatasync) comes after the lock is released: one flush
+// covers the whole session (group commit). When another process holds the lock, appends queue and
+// retry; appendSync() joins a session this process holds, or waits for the lock.
 import { type Stats, closeSync, constants, fdatasync, fdatasyncSync, fstatSync, lstatSync, openSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { protectAppendOnlySync } from '../attributes';
 import { type PathLike, toTarget } from '../paths';
-import { explainLogFailure, logClosedError, logReplacedError, notALogError, notARegularFileError } from './errors';
+import { explainLogFailure, logClosedError, logReplacedError, lostRecordsError, notALogError, notARegularFileError } from './errors';
 import { GENESIS, type Head, KEY_ID_PATTERN, type RecordType, type SigningKey, encodeRecord, sha256Hex } from './format';
 import type { RecoveryData } from './junk';
 import { type FileLock, lockFor } from './lock';
@@ -39,14 +42,28 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+interface Waiter {
+  head: Head;
+  /** Its line reached the file; it still waits for fdatasync. */
+  written: boolean;
+  resolve(head: Head): void;
+  reject(error: unknown): void;
+}
+
 const datasync = promisify(fdatasync);
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
 /** Closes torn bytes: a record line always ends with "}", so a line ending with "~" never parses as one. */
 const TERMINATOR = '~\n';
 
-/** One write holds at most this much, so the lock is held briefly and memory stays bounded. */
+/** Buffered records are written once they reach this much: the bound on memory for fast producers. */
+const BUFFER_BYTES = 64 * 1024;
+
+/** Queued appends (while another process holds the lock) are written this many bytes at a time. */
 const BATCH_BYTES = 1024 * 1024;
+
+/** With 'sync', a session that holds this many unresolved appends flushes and syncs in line. */
+const MAX_WAITERS = 8192;
 
 function toSigningKey(key: unknown, name: string): SigningKey {
   if (key === null || typeof key !== 'object') throw new TypeError(`The "${name}" option must be an object { id, secret }`);
@@ -104,8 +121,21 @@ export class AppendOnlyLog {
   #head: Head | null = null;
   /** The file's size after the last write this process knows of; -1 after a failed write. */
   #end = -1;
+  /** True while this process holds the lock for a session. */
+  #holding = false;
+  /** Encoded lines of the session, not written yet. */
+  #buffer: string[] = [];
+  #bufferBytes = 0;
+  /** The seq of the buffer's first record. */
+  #bufferFirstSeq = 0;
+  /** 'sync': the session's appends waiting for their write and fdatasync. */
+  #waiters: Waiter[] = [];
+  /** 'none': a write failed after its appends had resolved; the next call reports it. */
+  #lost: unknown = null;
+  /** Appends waiting for another process to release the lock. */
   #queue: Pending[] = [];
   #flushing: Promise<void> | null = null;
+  #syncing: Promise<void> = Promise.resolve();
   #closed = false;
 
   private constructor(path: string, fd: number, options: ParsedOptions) {
@@ -148,50 +178,189 @@ export class AppendOnlyLog {
     this.#key = toSigningKey(key, 'key');
   }
 
-  /** Appends one JSON-serializable value. Resolves with the record's { seq, hash } once it is written (durable with 'sync'). */
+  /**
+   * Appends one JSON-serializable value and resolves with the record's { seq, hash }: with 'sync' once it
+   * is on disk, with 'none' once it is chained and buffered (written when this event-loop turn ends).
+   */
   append(data: unknown): Promise<Head> {
     if (this.#closed) return Promise.reject(logClosedError(this.path));
+    if (this.#lost !== null) return Promise.reject(this.#takeLost());
     let dataJson: string;
     try {
       dataJson = serializeData(data);
     } catch (error) {
       return Promise.reject(error);
     }
+    const key = this.#key;
+    // Queued appends go first, so that order is kept while another process holds the lock.
+    if (this.#queue.length === 0) {
+      try {
+        if (this.#enterSession()) return this.#appendInSession(dataJson, key);
+      } catch (error) {
+        return Promise.reject(explainLogFailure(error, this.path));
+      }
+    }
     return new Promise<Head>((resolve, reject) => {
-      this.#queue.push({ dataJson, key: this.#key, resolve, reject });
+      this.#queue.push({ dataJson, key, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }
 
-  /** Appends one record before returning, blocking the thread (for exit handlers). */
+  /** Appends one record and writes it before returning, blocking the thread if it must wait (for exit handlers). */
   appendSync(data: unknown): Head {
     if (this.#closed) throw logClosedError(this.path);
+    if (this.#lost !== null) throw this.#takeLost();
     const dataJson = serializeData(data);
-    this.#lock.acquire();
-    let heads: Head[];
     try {
-      this.#catchUp();
-      heads = this.#writeBatch([{ dataJson, key: this.#key }]);
+      if (this.#holding) {
+        const [record] = this.#encode([{ dataJson, key: this.#key }], 'data');
+        this.#buffer.push(record!.text);
+        this.#head = record!.head;
+        this.#writeBuffer();
+        if (this.#durable) fdatasyncSync(this.#fd);
+        return record!.head;
+      }
+      this.#lock.acquire();
+      try {
+        this.#catchUp();
+        const [head] = this.#writeBatch([{ dataJson, key: this.#key }]);
+        if (this.#durable) fdatasyncSync(this.#fd);
+        return head!;
+      } finally {
+        this.#lock.release();
+      }
     } catch (error) {
       throw explainLogFailure(error, this.path);
-    } finally {
-      this.#lock.release();
     }
-    if (this.#durable) fdatasyncSync(this.#fd);
-    return heads[0]!;
   }
 
-  /** Waits for every pending append, then closes the file. Appends after this reject with ERR_LOG_CLOSED. */
+  /** Writes what is buffered, and with 'sync' waits until it is on disk. */
+  async flush(): Promise<void> {
+    if (this.#holding) this.#endSession();
+    while (this.#flushing !== null) await this.#flushing;
+    await this.#syncing;
+    if (this.#lost !== null) throw this.#takeLost();
+  }
+
+  /** Writes what is pending, then closes the file. Appends after this reject with ERR_LOG_CLOSED. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    while (this.#flushing !== null) await this.#flushing;
-    closeSync(this.#fd);
+    try {
+      if (this.#holding) this.#endSession();
+      while (this.#flushing !== null) await this.#flushing;
+      await this.#syncing;
+    } finally {
+      closeSync(this.#fd);
+    }
+    if (this.#lost !== null) throw this.#takeLost();
   }
 
+  // ---- Sessions ----
+
+  // Takes the lock without waiting, catching up once; false when another process holds it.
+  #enterSession(): boolean {
+    if (this.#holding) return true;
+    if (!this.#lock.tryAcquire()) return false;
+    this.#holding = true;
+    try {
+      this.#catchUp();
+    } catch (error) {
+      this.#holding = false;
+      this.#lock.release();
+      throw error;
+    }
+    setImmediate(() => {
+      if (this.#holding) this.#endSession();
+    });
+    return true;
+  }
+
+  #appendInSession(dataJson: string, key: SigningKey | null): Promise<Head> {
+    const [record] = this.#encode([{ dataJson, key }], 'data');
+    this.#head = record!.head;
+    if (this.#buffer.length === 0) this.#bufferFirstSeq = record!.head.seq;
+    this.#buffer.push(record!.text);
+    this.#bufferBytes += record!.text.length;
+    let result: Promise<Head>;
+    if (this.#durable) {
+      result = new Promise<Head>((resolve, reject) => this.#waiters.push({ head: record!.head, written: false, resolve, reject }));
+    } else {
+      result = Promise.resolve(record!.head);
+    }
+    if (this.#bufferBytes >= BUFFER_BYTES) this.#writeBufferInSession();
+    if (this.#waiters.length >= MAX_WAITERS) this.#syncInLine();
+    return result;
+  }
+
+  // Writes the buffer; a failure reports the appends it held and re-reads the tail, still under the lock.
+  #writeBufferInSession(): void {
+    try {
+      this.#writeBuffer();
+      for (const waiter of this.#waiters) waiter.written = true;
+    } catch (error) {
+      const explained = explainLogFailure(error, this.path);
+      const unwritten = this.#waiters.filter((waiter) => !waiter.written);
+      this.#waiters = this.#waiters.filter((waiter) => waiter.written);
+      for (const waiter of unwritten) waiter.reject(explained);
+      if (!this.#durable) this.#lost = lostRecordsError(error, this.#bufferFirstSeq, this.#head?.seq ?? 0, this.path);
+      try {
+        this.#catchUp();
+      } catch {
+        // reported by the next append
+      }
+    }
+  }
+
+  // 'sync' with more appends in flight than MAX_WAITERS: write and sync now, so memory stays bounded.
+  #syncInLine(): void {
+    this.#writeBufferInSession();
+    try {
+      fdatasyncSync(this.#fd);
+      for (const waiter of this.#waiters.splice(0)) waiter.resolve(waiter.head);
+    } catch (error) {
+      const explained = explainLogFailure(error, this.path);
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(explained);
+    }
+  }
+
+  #endSession(): void {
+    this.#writeBufferInSession();
+    this.#holding = false;
+    this.#lock.release();
+    const waiters = this.#waiters.splice(0);
+    if (waiters.length > 0) {
+      const previous = this.#syncing;
+      this.#syncing = previous.then(() =>
+        datasync(this.#fd).then(
+          () => waiters.forEach((waiter) => waiter.resolve(waiter.head)),
+          (error: unknown) => {
+            const explained = explainLogFailure(error, this.path);
+            waiters.forEach((waiter) => waiter.reject(explained));
+          },
+        ),
+      );
+    }
+    if (this.#queue.length > 0) this.#flushing ??= this.#flushLoop();
+  }
+
+  #writeBuffer(): void {
+    if (this.#buffer.length === 0) return;
+    const text = this.#buffer.length === 1 ? this.#buffer[0]! : this.#buffer.join('');
+    this.#buffer = [];
+    this.#bufferBytes = 0;
+    this.#writeAll(Buffer.from(text));
+  }
+
+  #takeLost(): unknown {
+    const lost = this.#lost;
+    this.#lost = null;
+    return lost;
+  }
+
+  // ---- Appends queued while another process holds the lock ----
+
   async #flushLoop(): Promise<void> {
-    // Let every append() issued in this tick join the first batch.
-    await new Promise<void>((next) => setImmediate(next));
     while (this.#queue.length > 0) {
       const batch = this.#takeBatch();
       let heads: Head[] = [];
@@ -221,10 +390,11 @@ export class AppendOnlyLog {
   }
 
   // Takes the lock without waiting and runs `section` in the same synchronous call, so that nothing
-  // else in this process can run between the two; waits and tries again while another process holds it.
+  // else in this process can run between the two; waits and tries again while another process (or a
+  // session of this one) holds it.
   async #critical(section: () => void): Promise<void> {
     for (let delay = 1; ; delay = Math.min(delay * 2, 32)) {
-      if (this.#lock.tryAcquire()) {
+      if (!this.#holding && this.#lock.tryAcquire()) {
         try {
           this.#catchUp();
           section();

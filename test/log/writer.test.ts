@@ -128,16 +128,29 @@ describe('appending', () => {
     expect(await verifyLog(path)).toMatchObject({ status: 'intact', records: 1 });
   });
 
-  it('appendSync writes before returning, between async appends', async () => {
+  it('appendSync writes before returning, after the appends made before it, in call order', async () => {
     const path = scratch.path('audit.log');
     const log = await AppendOnlyLog.open(path);
     const first = log.append({ n: 'async' });
     const sync = log.appendSync({ n: 'sync' });
-    expect(sync.seq).toBe(1);
-    expect(readLines(path)).toHaveLength(1);
-    expect((await first).seq).toBe(2);
+    expect(sync.seq).toBe(2);
+    expect(readLines(path).map((line) => JSON.parse(line).data.n)).toEqual(['async', 'sync']);
+    expect((await first).seq).toBe(1);
     await log.close();
     expect(await verifyLog(path)).toMatchObject({ status: 'intact', records: 2 });
+  });
+
+  it("with durability 'none', appends resolve before the write, and flush() writes them", async () => {
+    const path = scratch.path('audit.log');
+    const log = await AppendOnlyLog.open(path, { durability: 'none' });
+    for (let i = 0; i < 100; i += 1) await log.append({ i });
+    await log.flush();
+    expect(readLines(path)).toHaveLength(100);
+    // Fast producers do not grow memory without bound: the buffer is written every 64 KiB.
+    for (let i = 0; i < 2000; i += 1) void log.append({ i, pad: 'x'.repeat(200) });
+    expect(readLines(path).length).toBeGreaterThan(100);
+    await log.close();
+    expect(await verifyLog(path)).toMatchObject({ status: 'intact', records: 2100 });
   });
 
   it('after close, append rejects and appendSync throws ERR_LOG_CLOSED; close waits for pending appends', async () => {

@@ -49,6 +49,31 @@ describe('a full disk', () => {
   });
 });
 
+describe('a full disk with durability none', () => {
+  it('appends resolve once buffered; the write that fails makes the next call reject, naming the lost seqs', async () => {
+    mounted = mountImage('ext4', 16);
+    const path = join(mounted.dir, 'audit.log');
+    const log = await AppendOnlyLog.open(path, { durability: 'none' });
+    const kept = await log.append({ before: 'filling' });
+    await log.flush();
+    spawnSync('fallocate', ['-l', '15M', join(mounted.dir, 'filler')]);
+    // Buffered appends resolve at once; one of the writes they cause runs out of space.
+    let failure: unknown = null;
+    for (let i = 0; i < 2000 && failure === null; i += 1) {
+      await log.append({ i, pad: 'x'.repeat(4000) }).catch((error: unknown) => (failure = error));
+      if (i % 50 === 49) await log.flush().catch((error: unknown) => (failure = error));
+    }
+    expect(failure).toBeInstanceOf(AppendOnlyError);
+    expect((failure as Error).message).toMatch(/^ENOSPC: records? \d+( to \d+)? of .* were lost when writing them failed/);
+    rmSync(join(mounted.dir, 'filler'));
+    await log.append({ after: 'space freed' });
+    await log.close();
+    const report = await verifyLog(path);
+    expect(report).toMatchObject({ status: 'intact', tampered: [] });
+    expect((await recordsBySeq(path)).get(kept.seq)).toBe(kept.hash);
+  });
+});
+
 describe('a read-only filesystem', () => {
   // The kernel refuses to remount read-only while a file is open for writing, so the log meets EROFS
   // when it is opened.
