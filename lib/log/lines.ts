@@ -26,6 +26,11 @@ export interface LineOptions {
   start?: number;
   /** Called after each chunk with the bytes read so far (from 0) and the file's size when opened. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /**
+   * Offered each line start whose bytes are in `view` (from `from` to `to`; view[0] is at `viewOffset` in
+   * the file), before the line is read: returns how many bytes of whole lines it consumed itself.
+   */
+  skip?: (view: Buffer, from: number, to: number, viewOffset: number) => number;
 }
 
 export async function* readLines(path: string, options: LineOptions = {}): AsyncGenerator<Line> {
@@ -49,7 +54,13 @@ export async function* readLines(path: string, options: LineOptions = {}): Async
       if (bytesRead === 0) break;
       const view = chunk.subarray(0, bytesRead);
       let from = 0;
-      for (let newline = view.indexOf(0x0a); newline !== -1; newline = view.indexOf(0x0a, from)) {
+      for (;;) {
+        if (options.skip !== undefined && carryBytes === 0 && !skipping && from < bytesRead) {
+          from += options.skip(view, from, bytesRead, position);
+          lineStart = position + from;
+        }
+        const newline = view.indexOf(0x0a, from);
+        if (newline === -1) break;
         const length = carryBytes + newline - from;
         if (skipping || length > MAX_RECORD_BYTES) {
           yield { bytes: Buffer.alloc(0), offset: lineStart, length, terminated: true, oversized: true };

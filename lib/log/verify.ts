@@ -7,6 +7,7 @@ import { explainLogFailure } from './errors';
 import { GENESIS, type Head, type ParsedLine, parseLine, signatureMatches } from './format';
 import { type RecoveryData, looksTorn } from './junk';
 import { readLines } from './lines';
+import { loadBinding } from '../binding';
 
 export type TamperReason =
   | 'hash-mismatch' // the record's bytes are not the ones its hash was computed over
@@ -67,6 +68,14 @@ export interface VerifyOptions {
 }
 
 const MAX_FINDINGS = 10_000;
+
+type Scanner = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
+
+// The addon's scanner, when it loads: the same checks, an order of magnitude faster than line by line.
+function nativeScanner(): Scanner | undefined {
+  const binding = loadBinding().binding as { scanRecords?: Scanner } | null;
+  return binding?.scanRecords;
+}
 const HEX64 = /^[0-9a-f]{64}$/;
 
 function checkHead(value: unknown, name: string): void {
@@ -173,6 +182,24 @@ class Verifier {
     this.report.head = { seq, hash: parsed.hash, offset: offset + length + 1 };
   }
 
+  /**
+   * Lets the native scanner take plain data records from `view` while nothing is pending that only the
+   * line-by-line path can judge (torn bytes waiting for their recovery). Returns the bytes it took.
+   */
+  fastForward(scan: Scanner, view: Buffer, from: number, to: number, fileOffset: number): { bytes: number; lines: number } {
+    // With keys every record must be signed, and signed records are the line-by-line path's anyway.
+    if (this.#torn !== null || this.keys !== null) return { bytes: 0, lines: 0 };
+    const stop = this.anchor !== undefined && !this.#anchorSeen ? this.anchor.seq : 0;
+    const [bytes, lines, nextSeq, prev] = scan(view, from, to, this.#expectedSeq, this.#prev, stop);
+    if (lines > 0) {
+      this.#expectedSeq = nextSeq;
+      this.#prev = prev;
+      this.report.records += lines;
+      this.report.head = { seq: nextSeq - 1, hash: prev, offset: fileOffset + bytes };
+    }
+    return { bytes, lines };
+  }
+
   #checkSignature(line: number, offset: number, parsed: ParsedLine): void {
     if (parsed.keyId !== null && this.keys !== null && !this.keys.has(parsed.keyId)) this.#unknownKeys.add(parsed.keyId);
     if (this.keys === null) return;
@@ -264,7 +291,17 @@ export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Pr
     verifier.find(1, start, 'since-mismatch', `byte ${start} is not the start of a line`);
     return verifier.finish(0);
   }
-  for await (const line of readLines(text, { start: start ?? 0, onProgress: options.onProgress })) {
+  const scan = nativeScanner();
+  const skip =
+    scan === undefined
+      ? undefined
+      : (view: Buffer, from: number, to: number, viewOffset: number): number => {
+          if (skipping) return 0;
+          const { bytes, lines } = verifier.fastForward(scan, view, from, to, viewOffset + from);
+          lineNumber += lines;
+          return bytes;
+        };
+  for await (const line of readLines(text, { start: start ?? 0, onProgress: options.onProgress, skip })) {
     lineNumber += 1;
     const parsed = line.terminated && !line.oversized ? parseLine(line.bytes) : null;
     if (skipping) {

@@ -1,5 +1,5 @@
 // The package where the OS cannot help: a platform without the attribute, an addon that cannot load, ESM callers.
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -115,6 +115,38 @@ describe('an addon that cannot be loaded', () => {
     expect(result).toMatchObject({ status: 'intact', records: 2 });
     expect(result.warnings.filter((code) => code === 'FS_APPEND_ONLY_NO_LOCK')).toHaveLength(1);
     expect(result.warnings).toContain('FS_APPEND_ONLY_UNPROTECTED');
+  });
+  it('verifyLog reports exactly what the native fast path reports', async () => {
+    const copy = packageWithoutAddon();
+    const { AppendOnlyLog, verifyLog } = await import('../../lib/index');
+    const logs: { path: string; options: Record<string, unknown> }[] = [];
+    const make = async (name: string, damage: (text: string) => string, options: Record<string, unknown> = {}): Promise<void> => {
+      const path = join(audit.dir, name);
+      const log = await AppendOnlyLog.open(path, { durability: 'none' });
+      for (let i = 0; i < 50; i += 1) await log.append({ i, actor: `user${i}` });
+      await log.close();
+      writeFileSync(path, damage(readFileSync(path, 'utf8')));
+      logs.push({ path, options });
+    };
+    const lines = (text: string): string[] => text.split(/(?<=\n)/);
+    await make('intact.log', (text) => text);
+    await make('edited.log', (text) => text.replace('user7"', 'userX"'));
+    await make('deleted.log', (text) => lines(text).filter((_, i) => i !== 20).join(''));
+    await make('junk.log', (text) => lines(text).flatMap((line, i) => (i === 30 ? ['junk\n', line] : [line])).join(''));
+    await make('torn.log', (text) => `${text}{"seq":51,"ts`);
+    await make('anchored.log', (text) => text, { anchor: { seq: 10, hash: 'f'.repeat(64) } });
+    const { head } = await verifyLog(logs[0]!.path);
+    await make('since.log', (text) => text, { since: { seq: 25, hash: 'a'.repeat(64) } });
+    expect(head!.seq).toBe(50);
+
+    const native = await Promise.all(logs.map(({ path, options }) => verifyLog(path, options)));
+    const script = `const { verifyLog } = require(${JSON.stringify(join(copy, 'dist', 'index.js'))});
+      const logs = JSON.parse(process.argv[1]);
+      process.on('warning', () => {});
+      Promise.all(logs.map(({ path, options }) => verifyLog(path, options))).then((reports) => console.log(JSON.stringify(reports)));`;
+    const withoutAddon = runNodeJson<unknown[]>(script, { args: [JSON.stringify(logs)] });
+    expect(withoutAddon).toEqual(JSON.parse(JSON.stringify(native)));
+    expect(native.map((report) => report.status)).toEqual(['intact', 'tampered', 'tampered', 'tampered', 'intact', 'tampered', 'tampered']);
   });
 });
 

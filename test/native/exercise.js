@@ -26,6 +26,19 @@ const code = (run) => {
   }
 };
 
+// Three chained records, built from the format's rules by hand (no dependency on the compiled package).
+const chain = (() => {
+  const { createHash } = require('node:crypto');
+  let prev = '0'.repeat(64);
+  let text = '';
+  for (let seq = 1; seq <= 3; seq += 1) {
+    const body = `{"seq":${seq},"ts":"2026-11-22T10:00:00.000Z","prev":"${prev}","data":{"n":${seq}}`;
+    prev = createHash('sha256').update(body).digest('hex');
+    text += `${body},"hash":"${prev}"}\n`;
+  }
+  return Buffer.from(text);
+})();
+
 async function main() {
   const server = net.createServer().listen(path.join(dir, 'sock'));
   await new Promise((resolve) => server.once('listening', resolve));
@@ -55,6 +68,21 @@ async function main() {
     fs.closeSync(fd);
     assert.strictEqual(code(() => addon.lockSync(123456, 1)), 'EBADF');
     assert.strictEqual(code(() => addon.lockSync(fd, 7)), 'RangeError');
+
+    // The verifier's fast path: a valid chain, then damaged, truncated and hostile buffers.
+    const [consumed, lines, nextSeq] = addon.scanRecords(chain, 0, chain.length, 1, '0'.repeat(64), 0);
+    assert.deepStrictEqual([consumed, lines, nextSeq], [chain.length, 3, 4]);
+    const damaged = Buffer.from(chain);
+    damaged[damaged.length - 20] ^= 1;
+    assert.strictEqual(addon.scanRecords(damaged, 0, damaged.length, 1, '0'.repeat(64), 0)[1], 2);
+    assert.strictEqual(addon.scanRecords(chain, 0, chain.length - 1, 1, '0'.repeat(64), 0)[1], 2);
+    assert.strictEqual(addon.scanRecords(chain, 5, chain.length, 1, '0'.repeat(64), 0)[1], 0);
+    assert.strictEqual(addon.scanRecords(chain, 0, chain.length, 1, '0'.repeat(64), 2)[1], 1);
+    for (const hostile of [Buffer.alloc(0), Buffer.from('\n\n'), Buffer.from('{"seq":1\n'), Buffer.from('{"seq":99999999999999999999,"ts":"\n'), Buffer.alloc(300, 0x7b)]) {
+      assert.strictEqual(addon.scanRecords(hostile, 0, hostile.length, 1, '0'.repeat(64), 0)[1], 0);
+    }
+    assert.strictEqual(code(() => addon.scanRecords(chain, 0, chain.length + 1, 1, '0'.repeat(64), 0)), 'RangeError');
+    assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, 'short', 0)), 'RangeError');
 
     if (round % 100 === 0) {
       const results = await Promise.allSettled([
