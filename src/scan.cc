@@ -4,6 +4,8 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <thread>
+#include <vector>
 
 namespace fsao {
 namespace {
@@ -14,6 +16,9 @@ constexpr char kPrev[] = "\",\"prev\":\"";
 constexpr char kData[] = "\",\"data\":";
 constexpr char kHash[] = ",\"hash\":\"";
 constexpr size_t kTsLength = 24;  // 2026-11-22T10:00:00.000Z
+constexpr size_t kSuffixBytes = sizeof(kHash) - 1 + 64 + 2;  // ,"hash":"<64>"}
+// Below this many lines a second thread costs more than it saves.
+constexpr size_t kParallelLines = 256;
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); }
@@ -42,9 +47,16 @@ void ToHex(const unsigned char* digest, char* out) {
   }
 }
 
-// One line without its newline: true when it is a plain data record that continues the chain.
-bool Accept(const char* line, size_t length, ScanState* state) {
-  const size_t suffix = sizeof(kHash) - 1 + 64 + 2;  // ,"hash":"<64>"}
+struct CheckedLine {
+  const char* start;
+  size_t hashed;     // bytes covered by the hash
+  const char* hash;  // its hash field, 64 hex digits
+};
+
+// One line without its newline: true when it is a plain data record whose seq and prev continue the
+// chain. Its hash is checked afterwards, in parallel with the other lines'.
+bool Continues(const char* line, size_t length, const ScanState& state, CheckedLine* out) {
+  const size_t suffix = kSuffixBytes;
   if (length < 40 + suffix || std::memcmp(line, kSeq, sizeof(kSeq) - 1) != 0) return false;
   size_t at = sizeof(kSeq) - 1;
   double seq = 0;
@@ -52,12 +64,12 @@ bool Accept(const char* line, size_t length, ScanState* state) {
   while (at < length && IsDigit(line[at]) && at - digits_start < 16) seq = seq * 10 + (line[at++] - '0');
   const size_t digits = at - digits_start;
   if (digits == 0 || (digits > 1 && line[digits_start] == '0')) return false;
-  if (seq != state->expected_seq || seq == state->stop_seq) return false;
+  if (seq != state.expected_seq || seq == state.stop_seq) return false;
 
   if (length < at + 7 + kTsLength + 10 + 64 + 9 + suffix) return false;
   if (std::memcmp(line + at, kTs, 7) != 0 || !IsTimestamp(line + at + 7)) return false;
   at += 7 + kTsLength;
-  if (std::memcmp(line + at, kPrev, 10) != 0 || std::memcmp(line + at + 10, state->prev, 64) != 0) return false;
+  if (std::memcmp(line + at, kPrev, 10) != 0 || std::memcmp(line + at + 10, state.prev, 64) != 0) return false;
   at += 10 + 64;
   if (std::memcmp(line + at, kData, 9) != 0) return false;  // a type or keyId field: not a plain record
   const size_t data_start = at + 9;
@@ -69,29 +81,70 @@ bool Accept(const char* line, size_t length, ScanState* state) {
     return false;
   }
 
+  *out = {line, hash_start, hash};
+  return true;
+}
+
+// The context API, not SHA256(): in OpenSSL 3 the one-shot call looks the algorithm up every time,
+// which costs more than hashing a record.
+bool HashMatches(const CheckedLine& line) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(line), hash_start, digest);
+  SHA256_CTX context;
+  SHA256_Init(&context);
+  SHA256_Update(&context, line.start, line.hashed);
+  SHA256_Final(digest, &context);
   char computed[64];
   ToHex(digest, computed);
-  if (std::memcmp(computed, hash, 64) != 0) return false;
+  return std::memcmp(computed, line.hash, 64) == 0;
+}
 
-  std::memcpy(state->prev, hash, 64);
-  state->expected_seq = seq + 1;
-  return true;
+// The index of the first line in [begin, end) whose hash does not match, or end.
+size_t FirstMismatch(const std::vector<CheckedLine>& lines, size_t begin, size_t end) {
+  for (size_t i = begin; i < end; ++i) {
+    if (!HashMatches(lines[i])) return i;
+  }
+  return end;
 }
 
 }  // namespace
 
 ScanResult ScanRecords(const char* data, size_t length, ScanState* state) {
-  ScanResult result;
-  while (result.consumed < length) {
-    const char* line = data + result.consumed;
-    const void* newline = std::memchr(line, '\n', length - result.consumed);
+  // First the cheap, sequential part: structure, seq and prev, trusting each line's own hash field.
+  std::vector<CheckedLine> lines;
+  ScanState next = *state;
+  size_t at = 0;
+  while (at < length) {
+    const void* newline = std::memchr(data + at, '\n', length - at);
     if (newline == nullptr) break;
-    const size_t line_length = static_cast<const char*>(newline) - line;
-    if (!Accept(line, line_length, state)) break;
-    result.consumed += line_length + 1;
-    result.lines += 1;
+    const size_t line_length = static_cast<const char*>(newline) - (data + at);
+    CheckedLine line;
+    if (!Continues(data + at, line_length, next, &line)) break;
+    lines.push_back(line);
+    std::memcpy(next.prev, line.hash, 64);
+    next.expected_seq += 1;
+    at += line_length + 1;
+  }
+
+  // Then the hashes, which depend on nothing but their own line: half on another thread.
+  size_t bad = lines.size();
+  if (lines.size() >= kParallelLines) {
+    const size_t half = lines.size() / 2;
+    size_t second_bad = lines.size();
+    std::thread helper([&] { second_bad = FirstMismatch(lines, half, lines.size()); });
+    const size_t first_bad = FirstMismatch(lines, 0, half);
+    helper.join();
+    bad = first_bad < half ? first_bad : second_bad;
+  } else {
+    bad = FirstMismatch(lines, 0, lines.size());
+  }
+
+  ScanResult result;
+  result.lines = bad;
+  if (bad > 0) {
+    const CheckedLine& last = lines[bad - 1];
+    result.consumed = static_cast<size_t>(last.start - data) + last.hashed + kSuffixBytes + 1;
+    std::memcpy(state->prev, last.hash, 64);
+    state->expected_seq += static_cast<double>(bad);
   }
   return result;
 }

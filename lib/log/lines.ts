@@ -40,19 +40,25 @@ export async function* readLines(path: string, options: LineOptions = {}): Async
   } catch (error) {
     throw explainLogFailure(error, path, 'read');
   }
+  let reading: Promise<{ bytesRead: number }> | undefined;
   try {
     const total = (await file.stat()).size;
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    // Two buffers: the next chunk is read while this one is processed.
+    const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
+    let current = 0;
     let position = options.start ?? 0;
+    reading = file.read(buffers[0]!, 0, CHUNK_BYTES, position);
     let carry: Buffer[] = []; // the unfinished line's pieces
     let carryBytes = 0;
     let lineStart = position;
     let skipping = false; // inside an oversized line
 
     for (;;) {
-      const { bytesRead } = await file.read(chunk, 0, CHUNK_BYTES, position);
+      const { bytesRead }: { bytesRead: number } = await reading;
       if (bytesRead === 0) break;
-      const view = chunk.subarray(0, bytesRead);
+      const view = buffers[current]!.subarray(0, bytesRead);
+      current ^= 1;
+      reading = file.read(buffers[current]!, 0, CHUNK_BYTES, position + bytesRead);
       let from = 0;
       for (;;) {
         if (options.skip !== undefined && carryBytes === 0 && !skipping && from < bytesRead) {
@@ -91,6 +97,7 @@ export async function* readLines(path: string, options: LineOptions = {}): Async
       yield { bytes: oversized ? Buffer.alloc(0) : Buffer.concat(carry), offset: lineStart, length: carryBytes, terminated: false, oversized };
     }
   } finally {
+    await reading?.catch(() => undefined);
     await file.close();
   }
 }

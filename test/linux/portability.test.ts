@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { AppendOnlyLog, verifyLog } from '../../lib/index';
 import { DIST, ROOT, runNode, runNodeJson, useAuditFile } from './helpers';
 const audit = useAuditFile();
 
@@ -118,7 +119,6 @@ describe('an addon that cannot be loaded', () => {
   });
   it('verifyLog reports exactly what the native fast path reports', async () => {
     const copy = packageWithoutAddon();
-    const { AppendOnlyLog, verifyLog } = await import('../../lib/index');
     const logs: { path: string; options: Record<string, unknown> }[] = [];
     const make = async (name: string, damage: (text: string) => string, options: Record<string, unknown> = {}): Promise<void> => {
       const path = join(audit.dir, name);
