@@ -199,16 +199,34 @@ export function clearImmutable(path: PathLike, options?: ProtectOptions): Promis
   return change(path, options, IMMUTABLE, false);
 }
 
+// The state bits the addon's readStateSync returns.
+const STATE_APPEND_ONLY = 1;
+const STATE_IMMUTABLE = 2;
+
+function stateSync(path: PathLike): number {
+  const target = toTarget(path);
+  if (flagMethod() === 'none') {
+    assertExists(target);
+    return 0;
+  }
+  const binding = requireBinding();
+  try {
+    return binding.readStateSync(target.bytes);
+  } catch (error) {
+    throw explainFailure(error, target);
+  }
+}
+
 /** false also where the filesystem or the platform keeps no such flag. */
 export function isAppendOnlySync(path: PathLike): boolean {
-  return readSync(toTarget(path)).appendOnly;
+  return (stateSync(path) & STATE_APPEND_ONLY) !== 0;
 }
 export async function isAppendOnly(path: PathLike): Promise<boolean> {
   return (await read(toTarget(path))).appendOnly;
 }
 
 export function isImmutableSync(path: PathLike): boolean {
-  return readSync(toTarget(path)).immutable;
+  return (stateSync(path) & STATE_IMMUTABLE) !== 0;
 }
 export async function isImmutable(path: PathLike): Promise<boolean> {
   return (await read(toTarget(path))).immutable;

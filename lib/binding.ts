@@ -13,13 +13,19 @@ export interface FlagState {
   supported: boolean;
 }
 
+/** A path as the addon takes it: a string, or a Buffer of its bytes. */
+export type NativePath = string | Buffer;
+
 export interface NativeBinding {
-  readFlags(path: Buffer): Promise<FlagState>;
-  readFlagsSync(path: Buffer): FlagState;
-  changeFlags(path: Buffer, mask: number, on: boolean, systemFlags: boolean): Promise<FlagState>;
-  changeFlagsSync(path: Buffer, mask: number, on: boolean, systemFlags: boolean): FlagState;
-  filesystemName(path: Buffer): Promise<string>;
-  filesystemNameSync(path: Buffer): string;
+  readFlags(path: NativePath): Promise<FlagState>;
+  readFlagsSync(path: NativePath): FlagState;
+  /** The append-only (1) and immutable (2) bits only, for the calls that need no more. */
+  readStateSync(path: NativePath): number;
+  changeFlags(path: NativePath, mask: number, on: boolean, systemFlags: boolean): Promise<FlagState>;
+  /** Throws on failure; the flags were read back and found as asked. */
+  changeFlagsSync(path: NativePath, mask: number, on: boolean, systemFlags: boolean): void;
+  filesystemName(path: NativePath): Promise<string>;
+  filesystemNameSync(path: NativePath): string;
   /** flock(2) on an fd: mode 0 waits for an exclusive lock, 1 tries (false when held elsewhere), 2 unlocks. */
   lockSync(fd: number, mode: 0 | 1 | 2): boolean;
   readonly method: 'ioctl' | 'chflags' | 'none';
@@ -52,6 +58,7 @@ export function addonUnavailableFix(): string {
 
 /** The addon, or an AppendOnlyError ERR_ADDON_UNAVAILABLE naming why it could not be loaded. */
 export function requireBinding(): NativeBinding {
+  if (loaded?.binding) return loaded.binding;
   const result = loadBinding();
   if (result.binding !== null) return result.binding;
   const fix = addonUnavailableFix();

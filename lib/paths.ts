@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 export type PathLike = string | Buffer | URL;
 
 export interface Target {
-  /** The path's bytes, handed to the addon so that non-UTF-8 names survive. */
-  readonly bytes: Buffer;
+  /** What the addon takes: the string itself, or the Buffer's bytes (so non-UTF-8 names survive). */
+  readonly bytes: string | Buffer;
   /** The path as a string, for messages and error properties. */
   readonly text: string;
 }
@@ -24,10 +24,14 @@ function invalidValue(name: string, reason: string): TypeError {
 }
 
 export function toTarget(path: unknown, name = 'path'): Target {
-  let bytes: Buffer;
+  // Strings, the common case, go to the addon as they are: no Buffer to allocate per call.
   if (typeof path === 'string') {
-    bytes = Buffer.from(path);
-  } else if (Buffer.isBuffer(path)) {
+    if (path.length === 0) throw invalidValue(name, 'must not be empty');
+    if (path.includes('\0')) throw invalidValue(name, 'must not contain a NUL byte');
+    return { bytes: path, text: path };
+  }
+  let bytes: Buffer;
+  if (Buffer.isBuffer(path)) {
     bytes = path;
   } else if (path instanceof URL) {
     if (path.protocol !== 'file:') throw invalidValue(name, `must be a file: URL. Received ${path.protocol}`);

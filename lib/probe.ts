@@ -51,7 +51,8 @@ export function probeProcess(): ProcessFacts {
 
 /** How this platform changes the flags, or 'none' where it has none (Windows, ...). */
 export function flagMethod(): 'ioctl' | 'chflags' | 'none' {
-  if (process.platform === 'linux') return 'ioctl';
-  if (process.platform === 'darwin' || process.platform === 'freebsd') return 'chflags';
+  const platform = process.platform;
+  if (platform === 'linux') return 'ioctl';
+  if (platform === 'darwin' || platform === 'freebsd') return 'chflags';
   return 'none';
 }

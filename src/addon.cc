@@ -70,14 +70,18 @@ Napi::Value Run(const Napi::CallbackInfo& info, bool sync, std::string path, Ope
   return promise;
 }
 
-// The facade hands paths over as Buffers (so non-UTF-8 names survive) and has validated them;
-// these checks only guard the addon against direct misuse.
+// The facade hands paths over as strings, or as Buffers when the caller gave bytes (so non-UTF-8
+// names survive), and has validated them; these checks only guard the addon against direct misuse.
 std::string PathArgument(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsBuffer()) {
-    throw Napi::TypeError::New(info.Env(), "path must be a Buffer");
+  std::string path;
+  if (info.Length() >= 1 && info[0].IsString()) {
+    path = info[0].As<Napi::String>().Utf8Value();
+  } else if (info.Length() >= 1 && info[0].IsBuffer()) {
+    Napi::Buffer<char> buffer = info[0].As<Napi::Buffer<char>>();
+    path.assign(buffer.Data(), buffer.Length());
+  } else {
+    throw Napi::TypeError::New(info.Env(), "path must be a string or a Buffer");
   }
-  Napi::Buffer<char> buffer = info[0].As<Napi::Buffer<char>>();
-  std::string path(buffer.Data(), buffer.Length());
   if (path.empty() || std::memchr(path.data(), '\0', path.size()) != nullptr) {
     throw Napi::TypeError::New(info.Env(), "path must be non-empty and contain no NUL byte");
   }
@@ -101,15 +105,43 @@ Napi::Value ReadFlagsCall(const Napi::CallbackInfo& info, bool sync) {
       info, sync, path, [path](FileFlags* out) { return ReadFlags(path, out); }, FlagsToJs);
 }
 
-// changeFlags(path, mask, on, systemFlags)
-Napi::Value ChangeFlagsCall(const Napi::CallbackInfo& info, bool sync) {
+// readStateSync(path) -> 1 (append-only) | 2 (immutable): a number, not an object, for isAppendOnly.
+Napi::Value ReadStateSync(const Napi::CallbackInfo& info) {
   std::string path = PathArgument(info);
+  FileFlags flags;
+  OsResult result = ReadFlags(path, &flags);
+  if (result.error != 0) throw MakeSystemError(info.Env(), result, path);
+  return Napi::Number::New(info.Env(), (flags.append_only ? 1 : 0) | (flags.immutable ? 2 : 0));
+}
+
+struct ChangeArguments {
+  uint32_t mask;
+  bool on;
+  bool system_flags;
+};
+
+ChangeArguments ChangeArgumentsOf(const Napi::CallbackInfo& info) {
   if (info.Length() < 4 || !info[1].IsNumber() || !info[2].IsBoolean() || !info[3].IsBoolean()) {
     throw Napi::TypeError::New(info.Env(), "changeFlags(path, mask, on, systemFlags)");
   }
-  const uint32_t mask = info[1].As<Napi::Number>().Uint32Value() & (kAppendOnly | kImmutable);
-  const bool on = info[2].As<Napi::Boolean>().Value();
-  const bool system_flags = info[3].As<Napi::Boolean>().Value();
+  return {info[1].As<Napi::Number>().Uint32Value() & (kAppendOnly | kImmutable), info[2].As<Napi::Boolean>().Value(),
+          info[3].As<Napi::Boolean>().Value()};
+}
+
+// changeFlagsSync(path, mask, on, systemFlags): the protect/unprotect hot path, so no result object.
+Napi::Value ChangeFlagsSync(const Napi::CallbackInfo& info) {
+  std::string path = PathArgument(info);
+  const ChangeArguments arguments = ChangeArgumentsOf(info);
+  FileFlags after;
+  OsResult result = ChangeFlags(path, arguments.mask, arguments.on, arguments.system_flags, &after);
+  if (result.error != 0) throw MakeSystemError(info.Env(), result, path);
+  return info.Env().Undefined();
+}
+
+// changeFlags(path, mask, on, systemFlags) -> Promise<flags>
+Napi::Value ChangeFlagsCall(const Napi::CallbackInfo& info, bool sync) {
+  std::string path = PathArgument(info);
+  const auto [mask, on, system_flags] = ChangeArgumentsOf(info);
   return Run<FileFlags>(
       info, sync, path,
       [path, mask, on, system_flags](FileFlags* out) { return ChangeFlags(path, mask, on, system_flags, out); },
@@ -173,8 +205,9 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readFlags", Napi::Function::New<Bind<ReadFlagsCall, false>>(env, "readFlags"));
   exports.Set("readFlagsSync", Napi::Function::New<Bind<ReadFlagsCall, true>>(env, "readFlagsSync"));
+  exports.Set("readStateSync", Napi::Function::New<ReadStateSync>(env, "readStateSync"));
   exports.Set("changeFlags", Napi::Function::New<Bind<ChangeFlagsCall, false>>(env, "changeFlags"));
-  exports.Set("changeFlagsSync", Napi::Function::New<Bind<ChangeFlagsCall, true>>(env, "changeFlagsSync"));
+  exports.Set("changeFlagsSync", Napi::Function::New<ChangeFlagsSync>(env, "changeFlagsSync"));
   exports.Set("filesystemName", Napi::Function::New<Bind<FilesystemNameCall, false>>(env, "filesystemName"));
   exports.Set("filesystemNameSync", Napi::Function::New<Bind<FilesystemNameCall, true>>(env, "filesystemNameSync"));
   exports.Set("lockSync", Napi::Function::New<LockSync>(env, "lockSync"));
