@@ -226,9 +226,11 @@ export class AppendOnlyLog {
     try {
       if (this.#holding) {
         const [record] = this.#encode([{ dataJson, key: this.#key }], 'data');
+        if (this.#buffer.length === 0) this.#bufferFirstSeq = record!.head.seq;
         this.#buffer.push(record!.text);
         this.#head = record!.head;
-        this.#writeBuffer();
+        const failure = this.#writeBufferInSession();
+        if (failure !== null) throw failure;
         if (this.#durable) fdatasyncSync(this.#fd);
         return record!.head;
       }
@@ -308,11 +310,13 @@ export class AppendOnlyLog {
     return result;
   }
 
-  // Writes the buffer; a failure reports the appends it held and re-reads the tail, still under the lock.
-  #writeBufferInSession(): void {
+  // Writes the buffer; a failure reports the appends it held and re-reads the tail, still under the lock,
+  // so the chain goes on from what the file holds. Returns the failure, or null.
+  #writeBufferInSession(): unknown {
     try {
       this.#writeBuffer();
       for (const waiter of this.#waiters) waiter.written = true;
+      return null;
     } catch (error) {
       const explained = explainLogFailure(error, this.path);
       const unwritten = this.#waiters.filter((waiter) => !waiter.written);
@@ -324,6 +328,7 @@ export class AppendOnlyLog {
       } catch {
         // reported by the next append
       }
+      return explained;
     }
   }
 
