@@ -3,7 +3,7 @@ import { lstatSync } from 'node:fs';
 import { constants } from 'node:os';
 
 import { UNSUPPORTED_PLATFORM_FIX, sentence, unsupportedPlatform } from './advice';
-import { type FlagState, requireBinding } from './binding';
+import { type FlagState, type NativeBinding, requireBinding } from './binding';
 import { AppendOnlyError } from './errors';
 import { explainFailure } from './explain';
 import { type PathLike, type Target, toTarget } from './paths';
@@ -92,75 +92,65 @@ const NO_FLAGS: FlagState = { flags: 0, appendOnly: false, immutable: false, sup
 
 // ---- The two shapes every call takes ----
 
-function changeSync(path: PathLike, options: ProtectOptions | undefined, mask: number, on: boolean): boolean {
-  const target = toTarget(path);
-  const parsed = toOptions(options);
-  if (flagMethod() === 'none') return changeWithoutSupport(target, parsed, on);
+// Every call takes one of two shapes: where the platform has no flags, `without` answers; elsewhere the
+// addon does, and its errors are explained. An unavailable addon throws ERR_ADDON_UNAVAILABLE as it is.
+function withAddonSync<T>(target: Target, without: () => T, run: (binding: NativeBinding) => T): T {
+  if (flagMethod() === 'none') return without();
   const binding = requireBinding();
   try {
-    binding.changeFlagsSync(target.bytes, mask, on, parsed.system);
+    return run(binding);
   } catch (error) {
     throw explainFailure(error, target);
   }
-  return true; // the addon read the flags back and failed if the change did not stick
+}
+
+async function withAddon<T>(target: Target, without: () => T, run: (binding: NativeBinding) => Promise<T>): Promise<T> {
+  if (flagMethod() === 'none') return without();
+  const binding = requireBinding();
+  try {
+    return await run(binding);
+  } catch (error) {
+    throw explainFailure(error, target);
+  }
+}
+
+/** Where the platform has no flags, a missing file is still ENOENT and an existing one has none. */
+function noFlags(target: Target): FlagState {
+  assertExists(target);
+  return NO_FLAGS;
+}
+
+// The addon reads the flags back after a change and fails if it did not stick: success means done.
+function changeSync(path: PathLike, options: ProtectOptions | undefined, mask: number, on: boolean): boolean {
+  const target = toTarget(path);
+  const parsed = toOptions(options);
+  return withAddonSync(
+    target,
+    () => changeWithoutSupport(target, parsed, on),
+    (binding) => {
+      binding.changeFlagsSync(target.bytes, mask, on, parsed.system);
+      return true;
+    },
+  );
 }
 
 async function change(path: PathLike, options: ProtectOptions | undefined, mask: number, on: boolean): Promise<boolean> {
   const target = toTarget(path);
   const parsed = toOptions(options);
-  if (flagMethod() === 'none') return changeWithoutSupport(target, parsed, on);
-  const binding = requireBinding();
-  try {
-    await binding.changeFlags(target.bytes, mask, on, parsed.system);
-  } catch (error) {
-    throw explainFailure(error, target);
-  }
-  return true;
+  return withAddon(
+    target,
+    () => changeWithoutSupport(target, parsed, on),
+    async (binding) => {
+      await binding.changeFlags(target.bytes, mask, on, parsed.system);
+      return true;
+    },
+  );
 }
 
-function readSync(target: Target): FlagState {
-  if (flagMethod() === 'none') {
-    assertExists(target);
-    return NO_FLAGS;
-  }
-  try {
-    return requireBinding().readFlagsSync(target.bytes);
-  } catch (error) {
-    throw explainFailure(error, target);
-  }
-}
-
-async function read(target: Target): Promise<FlagState> {
-  if (flagMethod() === 'none') {
-    assertExists(target);
-    return NO_FLAGS;
-  }
-  const binding = requireBinding();
-  try {
-    return await binding.readFlags(target.bytes);
-  } catch (error) {
-    throw explainFailure(error, target);
-  }
-}
-
-function filesystemNameSync(target: Target): string {
-  if (flagMethod() === 'none') return 'unknown';
-  try {
-    return requireBinding().filesystemNameSync(target.bytes);
-  } catch (error) {
-    throw explainFailure(error, target);
-  }
-}
-
-async function filesystemName(target: Target): Promise<string> {
-  if (flagMethod() === 'none') return 'unknown';
-  const binding = requireBinding();
-  try {
-    return await binding.filesystemName(target.bytes);
-  } catch (error) {
-    throw explainFailure(error, target);
-  }
-}
+const readSync = (target: Target): FlagState => withAddonSync(target, () => noFlags(target), (binding) => binding.readFlagsSync(target.bytes));
+const read = (target: Target): Promise<FlagState> => withAddon(target, () => noFlags(target), (binding) => binding.readFlags(target.bytes));
+const filesystemNameSync = (target: Target): string => withAddonSync(target, () => 'unknown', (binding) => binding.filesystemNameSync(target.bytes));
+const filesystemName = (target: Target): Promise<string> => withAddon(target, () => 'unknown', (binding) => binding.filesystemName(target.bytes));
 
 function toAttributes(state: FlagState, filesystem: string): FileAttributes {
   return { appendOnly: state.appendOnly, immutable: state.immutable, flags: state.flags, filesystem };
@@ -205,16 +195,14 @@ const STATE_IMMUTABLE = 2;
 
 function stateSync(path: PathLike): number {
   const target = toTarget(path);
-  if (flagMethod() === 'none') {
-    assertExists(target);
-    return 0;
-  }
-  const binding = requireBinding();
-  try {
-    return binding.readStateSync(target.bytes);
-  } catch (error) {
-    throw explainFailure(error, target);
-  }
+  return withAddonSync(
+    target,
+    () => {
+      assertExists(target);
+      return 0;
+    },
+    (binding) => binding.readStateSync(target.bytes),
+  );
 }
 
 /** false also where the filesystem or the platform keeps no such flag. */
