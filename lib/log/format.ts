@@ -76,8 +76,8 @@ export interface ParsedLine {
   sig: string | null;
   /** The data's JSON text, not parsed (verification never needs it). */
   dataJson: string;
-  /** SHA-256 of the hashed bytes, as computed here. */
-  computedHash: string;
+  /** The bytes the hash covers; hashMatches() checks them (readers that check nothing skip the cost). */
+  hashedBytes: Buffer;
   /** The bytes the signature covers, for a verifier holding the key. */
   signedBytes: Buffer | null;
 }
@@ -124,9 +124,13 @@ export function parseLine(line: Buffer): ParsedLine | null {
     hash,
     sig,
     dataJson: line.toString('utf8', dataStart, dataEnd),
-    computedHash: sha256Hex(hashed),
+    hashedBytes: hashed,
     signedBytes: sig !== null ? line.subarray(0, dataEnd) : null,
   };
+}
+
+export function hashMatches(parsed: ParsedLine): boolean {
+  return sha256Hex(parsed.hashedBytes) === parsed.hash;
 }
 
 export function signatureMatches(parsed: ParsedLine, secret: Buffer): boolean {

@@ -2,7 +2,7 @@
 // O(tail): it reads backwards from the end only as far as the last valid record.
 import { readSync } from 'node:fs';
 
-import { type Head, MAX_RECORD_BYTES, parseLine } from './format';
+import { type Head, MAX_RECORD_BYTES, hashMatches, parseLine } from './format';
 import { looksTorn } from './junk';
 
 export interface TailState {
@@ -62,7 +62,7 @@ function scan(bytes: Buffer, windowStart: number): { head: Head | null; headEnd:
     const line = bytes.subarray(newline + 1, lineEnd);
     if (terminated) {
       const parsed = parseLine(line);
-      if (parsed !== null && parsed.computedHash === parsed.hash) {
+      if (parsed !== null && hashMatches(parsed)) {
         return { head: { seq: parsed.seq, hash: parsed.hash }, headEnd: windowStart + lineEnd + 1 };
       }
     }

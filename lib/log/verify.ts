@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 
 import { type PathLike, toTarget } from '../paths';
 import { explainLogFailure } from './errors';
-import { GENESIS, type Head, type ParsedLine, parseLine, signatureMatches } from './format';
+import { GENESIS, type Head, type ParsedLine, hashMatches, parseLine, signatureMatches } from './format';
 import { type RecoveryData, looksTorn } from './junk';
 import { readLines } from './lines';
 import { loadBinding } from '../binding';
@@ -167,7 +167,7 @@ class Verifier {
     if (parsed.type === 'recovery') this.#closeTorn(line, offset, parsed);
     else this.#reportTorn();
 
-    if (parsed.computedHash !== parsed.hash) this.find(line, offset, 'hash-mismatch', 'its bytes were changed after it was written', seq);
+    if (!hashMatches(parsed)) this.find(line, offset, 'hash-mismatch', 'its bytes were changed after it was written', seq);
     if (seq !== this.#expectedSeq) this.find(line, offset, 'sequence-gap', `expected seq ${this.#expectedSeq}, found ${seq}`, seq);
     if (parsed.prev !== this.#prev) this.find(line, offset, 'chain-break', 'prev is not the hash of the record before it', seq);
     this.#checkSignature(line, offset, parsed);
