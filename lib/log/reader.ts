@@ -35,6 +35,7 @@ function positiveInteger(value: unknown, name: string, minimum: number): number 
 /** Lines that are not records (torn bytes, damage) are skipped; verifyLog() reports them. */
 export function readLog(path: PathLike, options: ReadOptions = {}): AsyncIterable<LogRecord> {
   const { text } = toTarget(path);
+  if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be of type object');
   const from = positiveInteger(options.from, 'from', 1) ?? 1;
   const limit = positiveInteger(options.limit, 'limit', 0) ?? Number.POSITIVE_INFINITY;
   return (async function* records(): AsyncGenerator<LogRecord> {

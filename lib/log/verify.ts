@@ -281,6 +281,9 @@ export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Pr
   if (options.anchor !== undefined) checkHead(options.anchor, 'anchor');
   const since = options.since;
   if (since !== undefined) checkHead(since, 'since');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new TypeError('The "onProgress" option must be a function');
+  }
 
   // With since.offset, reading starts there; without it, the records up to since.seq are skipped.
   const start = since?.offset;

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
-import { AppendOnlyLog, type VerifyReport, verifyLog } from '../../lib/index';
+import { AppendOnlyLog, type VerifyReport, readLog, verifyLog } from '../../lib/index';
 import { encodeRecord, GENESIS } from '../../lib/log/format';
 import { KEYS, KEY_1, KEY_2, readLines, useScratch, writeLines, writeLog } from './helpers';
 
@@ -210,6 +210,9 @@ describe('bad input', () => {
     await expect(verifyLog(42 as never)).rejects.toBeInstanceOf(TypeError);
     await expect(verifyLog(scratch.path('x'), { anchor: { seq: 0, hash: 'x' } })).rejects.toThrow(/"anchor" option/);
     await expect(verifyLog(scratch.path('x'), { keys: { k: 5 as never } })).rejects.toThrow(/secret of key "k"/);
+    await expect(verifyLog(scratch.path('x'), { onProgress: 'yes' as never })).rejects.toThrow(/"onProgress" option must be a function/);
+    expect(() => readLog(scratch.path('x'), null as never)).toThrow(/"options" argument must be of type object/);
+    expect(() => readLog(scratch.path('x'), { limit: -1 })).toThrow(/"limit" option/);
   });
 
   it('a huge line and invalid UTF-8 are findings, not crashes', async () => {
