@@ -1,7 +1,7 @@
 // platformSupportInfo(): can this process protect files here, and if not, exactly what to do.
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 
 import {
   MISSING_CAPABILITY,
@@ -21,6 +21,7 @@ import { filesystemKeepsFlags } from './filesystems';
 import { type PathLike, toTarget } from './paths';
 import { flagMethod, probeProcess } from './probe';
 import type { ContainerRuntime } from './proc';
+import { checkOptions } from './validate';
 
 export interface PlatformSupportOptions {
   /** A directory (or a file in it) to try the flag in, for real, on a temporary file. */
@@ -81,19 +82,21 @@ function tryFlagIn(binding: NativeBinding, directory: string): Trial {
   }
 }
 
+// The directory to try the flag in. A path that does not exist yet is usually the log about to be
+// created, so its parent is meant; one ending in a separator can only mean a directory.
 function directoryOf(path: string): string {
   try {
     return statSync(path).isDirectory() ? path : dirname(path);
-  } catch {
+  } catch (error) {
+    const endsInSeparator = path.endsWith('/') || path.endsWith(sep);
+    if (isSystemError(error) && error.code === 'ENOENT' && !endsInSeparator) return dirname(path);
     return path; // reported by the trial: the probe file cannot be created there
   }
 }
 
-export function platformSupportInfo(options: PlatformSupportOptions = {}): PlatformSupportInfo {
-  if (options === null || typeof options !== 'object') {
-    throw Object.assign(new TypeError('The "options" argument must be of type object'), { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  const directory = options.path === undefined ? null : directoryOf(toTarget(options.path, 'options.path').text);
+export function platformSupportInfo(options?: PlatformSupportOptions): PlatformSupportInfo {
+  const { path } = checkOptions(options, ['path']);
+  const directory = path === undefined ? null : directoryOf(toTarget(path, 'options.path').text);
   const method = flagMethod();
   const facts = probeProcess();
   const info: PlatformSupportInfo = {

@@ -64,14 +64,52 @@ describe('platformSupportInfo', () => {
     expect(readdirSync(ramfs.dir)).toEqual([]);
   });
 
+  it('answers for the directory of a log file that does not exist yet', () => {
+    const info = platformSupportInfo({ path: join(dir, 'audit.log') });
+    expect(info).toMatchObject({ supported: true, filesystem: 'ext4' });
+    expect(info.notes).toContain(`Verified in ${dir}:`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('answers no for a log file yet to be created on ramfs, naming the filesystem', () => {
+    const ramfs = mount('ramfs');
+    mounts.push(ramfs);
+    const info = platformSupportInfo({ path: join(ramfs.dir, 'audit.log') });
+    expect(info).toMatchObject({ supported: false, filesystem: 'ramfs', hasCapability: true });
+    expect(info.notes).toContain('The ramfs filesystem keeps no append-only or immutable flag');
+    expect(readdirSync(ramfs.dir)).toEqual([]);
+  });
+
   it('answers no for a directory that does not exist, saying why', () => {
-    const info = platformSupportInfo({ path: join(dir, 'missing') });
+    const info = platformSupportInfo({ path: join(dir, 'missing', 'audit.log') });
     expect(info).toMatchObject({ supported: false, filesystem: null });
     expect(info.notes).toContain('ENOENT');
+    expect(info.notes).toContain(join(dir, 'missing'));
+  });
+
+  it('takes a path ending in a separator as a directory, even when it does not exist', () => {
+    const info = platformSupportInfo({ path: `${join(dir, 'missing')}/` });
+    expect(info).toMatchObject({ supported: false, filesystem: null });
+    expect(info.notes).toContain('ENOENT');
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('rejects bad options with a TypeError', () => {
     expect(() => platformSupportInfo(null as never)).toThrow(TypeError);
+    expect(() => platformSupportInfo(null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => platformSupportInfo('/tmp' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => platformSupportInfo({ path: 3 as never })).toThrow(/"options.path" argument/);
+  });
+
+  it('names a misspelt option instead of ignoring it', () => {
+    let thrown: unknown;
+    try {
+      platformSupportInfo({ pth: '/tmp' } as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    expect((thrown as Error).message).toBe('The "options.pth" property is not an option (known options are path).');
   });
 });
