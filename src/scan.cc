@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -125,18 +126,24 @@ ScanResult ScanRecords(const char* data, size_t length, ScanState* state) {
     at += line_length + 1;
   }
 
-  // Then the hashes, which depend on nothing but their own line: half on another thread.
-  size_t bad = lines.size();
+  // Then the hashes, which depend on nothing but their own line: half on another thread when one can
+  // be had. Starting a thread throws std::system_error when the process may create no more tasks
+  // (RLIMIT_NPROC, a cgroup's pids.max; C++ [thread.thread.constr]); let out of here, that exception
+  // would cross N-API's C boundary and end the process. This thread then hashes them all.
+  size_t half = lines.size();
+  size_t second_bad = lines.size();
+  std::thread helper;
   if (lines.size() >= kParallelLines) {
-    const size_t half = lines.size() / 2;
-    size_t second_bad = lines.size();
-    std::thread helper([&] { second_bad = FirstMismatch(lines, half, lines.size()); });
-    const size_t first_bad = FirstMismatch(lines, 0, half);
-    helper.join();
-    bad = first_bad < half ? first_bad : second_bad;
-  } else {
-    bad = FirstMismatch(lines, 0, lines.size());
+    half = lines.size() / 2;
+    try {
+      helper = std::thread([&lines, half, &second_bad] { second_bad = FirstMismatch(lines, half, lines.size()); });
+    } catch (const std::system_error&) {
+      half = lines.size();
+    }
   }
+  const size_t first_bad = FirstMismatch(lines, 0, half);
+  if (helper.joinable()) helper.join();
+  const size_t bad = first_bad < half ? first_bad : second_bad;
 
   ScanResult result;
   result.lines = bad;
