@@ -1,9 +1,11 @@
-// Streams a file's lines with their byte offsets, in bounded memory: a line longer than a record may
-// be is reported by its size and skipped, never held.
-import { type FileHandle, open } from 'node:fs/promises';
+// Opens logs for reading and streams their lines with byte offsets in bounded memory.
+//
+// A line longer than a record may be is reported by its size and skipped, never held.
+import { type Stats, constants } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
+import { constants as os } from 'node:os';
 
-import { explainLogFailure } from './errors';
-
+import { explainLogFailure, notARegularFileError } from './errors';
 import { MAX_RECORD_BYTES } from './format';
 
 export interface Line {
@@ -24,6 +26,8 @@ const CHUNK_BYTES = 1024 * 1024;
 export interface LineOptions {
   /** Byte offset to start at; it must be the start of a line. */
   start?: number;
+  /** Without `start`: finds the line start to begin at, on the open file (whose size when opened is `size`). */
+  locate?: (file: FileHandle, size: number) => Promise<number>;
   /** Called after each chunk with the bytes read so far (from 0) and the file's size when opened. */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /**
@@ -33,20 +37,62 @@ export interface LineOptions {
   skip?: (view: Buffer, from: number, to: number, viewOffset: number) => number;
 }
 
-export async function* readLines(path: string, options: LineOptions = {}): AsyncGenerator<Line> {
+export interface OpenLog {
+  file: FileHandle;
+  /** The file's size when opened. */
+  size: number;
+}
+
+function kindOf(stats: Stats): string {
+  return stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device';
+}
+
+/**
+ * Opens a log for reading, as AppendOnlyLog.open() does for writing: O_NONBLOCK so that a FIFO in the
+ * log's place cannot hang the open (a regular file ignores the flag), then fstat on the same fd and refuse
+ * anything but a regular file. Reading a FIFO or /dev/zero would never end, and /dev/null would read as
+ * an empty, intact log.
+ */
+export async function openLog(path: string): Promise<OpenLog> {
   let file: FileHandle;
   try {
-    file = await open(path, 'r');
+    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
+    // open(2) gives ENXIO for a Unix socket: say what the path is, as for a FIFO.
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') {
+      const stats = await stat(path).catch(() => null);
+      if (stats?.isSocket()) throw notARegularFileError(path, 'a socket');
+    }
     throw explainLogFailure(error, path, 'read');
   }
+  try {
+    const stats = await file.stat();
+    if (stats.isDirectory()) {
+      // Node opens a directory read-only without complaint; the read would fail with this error.
+      const error = Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), {
+        code: 'EISDIR',
+        errno: -os.errno.EISDIR,
+        syscall: 'read',
+        path,
+      });
+      throw explainLogFailure(error, path, 'read');
+    }
+    if (!stats.isFile()) throw notARegularFileError(path, kindOf(stats));
+    return { file, size: stats.size };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+export async function* readLines(path: string, options: LineOptions = {}): AsyncGenerator<Line> {
+  const { file, size: total } = await openLog(path);
   let reading: Promise<{ bytesRead: number }> | undefined;
   try {
-    const total = (await file.stat()).size;
     // Two buffers: the next chunk is read while this one is processed.
     const buffers = [Buffer.allocUnsafe(CHUNK_BYTES), Buffer.allocUnsafe(CHUNK_BYTES)];
     let current = 0;
-    let position = options.start ?? 0;
+    let position = options.start ?? (options.locate !== undefined ? await options.locate(file, total) : 0);
     reading = file.read(buffers[0]!, 0, CHUNK_BYTES, position);
     let carry: Buffer[] = []; // the unfinished line's pieces
     let carryBytes = 0;

@@ -1,7 +1,9 @@
 // readLog(): the records of a log in order, streamed. It checks nothing: verifyLog() does.
 import { type PathLike, toTarget } from '../paths';
+import { checkInteger, checkOptions } from '../validate';
 import { type RecordType, parseLine } from './format';
-import { readLines } from './lines';
+import { type Line, readLines } from './lines';
+import { SEEK_WINDOW_BYTES, findStart } from './seek';
 
 export interface LogRecord {
   seq: number;
@@ -24,37 +26,47 @@ export interface ReadOptions {
   limit?: number;
 }
 
-function positiveInteger(value: unknown, name: string, minimum: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-    throw new TypeError(`The "${name}" option must be an integer >= ${minimum}`);
+/**
+ * The record a line holds, or null for what readers skip: an unterminated or oversized line, a line that
+ * is not a record, a record whose data is not JSON. verifyLog() reports all of those.
+ */
+export function recordOf(line: Line): LogRecord | null {
+  if (!line.terminated || line.oversized) return null;
+  const parsed = parseLine(line.bytes);
+  if (parsed === null) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(parsed.dataJson);
+  } catch {
+    return null;
   }
-  return value;
+  const { seq, ts, type, hash, prev, keyId } = parsed;
+  return { seq, ts, type, data, hash, prev, keyId };
 }
 
-/** Lines that are not records (torn bytes, damage) are skipped; verifyLog() reports them. */
-export function readLog(path: PathLike, options: ReadOptions = {}): AsyncIterable<LogRecord> {
+/** readLog() with the seek window as a parameter, so that tests can make a small log take many probes. */
+export async function* readRecords(path: string, from: number, limit: number, windowBytes = SEEK_WINDOW_BYTES): AsyncGenerator<LogRecord> {
+  if (limit === 0) return;
+  // from 1 is every record: nothing to seek.
+  const locate = from > 1 ? (file: Parameters<typeof findStart>[0], size: number) => findStart(file, size, from, windowBytes) : undefined;
+  let count = 0;
+  for await (const line of readLines(path, { locate })) {
+    const record = recordOf(line);
+    if (record === null || record.seq < from) continue;
+    yield record;
+    count += 1;
+    if (count >= limit) return;
+  }
+}
+
+/**
+ * Lines that are not records (torn bytes, damage) are skipped; verifyLog() reports them. With `from`, the
+ * file is bisected by byte offset (seq grows with it) instead of read from the start.
+ */
+export function readLog(path: PathLike, options?: ReadOptions): AsyncIterable<LogRecord> {
   const { text } = toTarget(path);
-  if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be of type object');
-  const from = positiveInteger(options.from, 'from', 1) ?? 1;
-  const limit = positiveInteger(options.limit, 'limit', 0) ?? Number.POSITIVE_INFINITY;
-  return (async function* records(): AsyncGenerator<LogRecord> {
-    if (limit === 0) return;
-    let count = 0;
-    for await (const line of readLines(text)) {
-      if (!line.terminated || line.oversized) continue;
-      const parsed = parseLine(line.bytes);
-      if (parsed === null || parsed.seq < from) continue;
-      let data: unknown;
-      try {
-        data = JSON.parse(parsed.dataJson);
-      } catch {
-        continue;
-      }
-      const { seq, ts, type, hash, prev, keyId } = parsed;
-      yield { seq, ts, type, data, hash, prev, keyId };
-      count += 1;
-      if (count >= limit) return;
-    }
-  })();
+  const checked = checkOptions(options, ['from', 'limit']);
+  const from = checkInteger(checked.from, 'options.from', 1) ?? 1;
+  const limit = checkInteger(checked.limit, 'options.limit', 0) ?? Number.POSITIVE_INFINITY;
+  return readRecords(text, from, limit);
 }
