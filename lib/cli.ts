@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // fs-append-only: the command-line tool, a thin layer over the public API.
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 import {
@@ -16,34 +17,91 @@ import {
   getFileAttributesSync,
   platformSupportInfo,
   protectAppendOnlySync,
-  readLog,
   setImmutableSync,
   unprotectAppendOnlySync,
   verifyLog,
 } from './index';
+import { readLinesBackward } from './log/backward';
+import { openLog } from './log/lines';
+import { recordOf } from './log/reader';
 import { readTail } from './log/tail';
 
 const USAGE = `Usage: fs-append-only <command> [arguments]
 
   info [--path DIR] [--json]        can this process protect files here? (exit 1 when not)
-  protect <file>                    set the append-only flag
-  unprotect <file>                  clear it
-  seal <file>                       set the immutable flag
-  unseal <file>                     clear it
-  status <file>                     show the flags and the filesystem
+  protect <file>...                 set the append-only flag
+  unprotect <file>...               clear it
+  seal <file>...                    set the immutable flag
+  unseal <file>...                  clear it
+  status <file>... [--json]         show the flags and the filesystem
   append <log> [json] [--key id=FILE]
                                     append one JSON value, or one per line from stdin
-  verify <log> [--key id=FILE]... [--anchor SEQ:HASH] [--since SEQ:HASH[:OFFSET]] [--json]
+  verify <log>... [--key id=FILE]... [--anchor SEQ:HASH] [--since SEQ:HASH[:OFFSET]] [--json]
                                     exit 0 intact, 1 tampered, 2 usage or I/O error
-  tail <log> [-n N]                 the last N records (default 10)
+  tail <log> [-n N]                 the last N records as stored (default 10)
   head <log> [--json]               the last record's SEQ:HASH, an anchor to keep elsewhere
   demo                              see it work in a temporary directory
+  --version                         the version of fs-append-only
 
-A key FILE holds the secret's bytes (one trailing newline is ignored).`;
+A key FILE holds the secret's bytes (one trailing newline is ignored). With several files, each output
+line starts with its file's name and the exit status is the worst of them.`;
 
 class UsageError extends Error {}
 
+const OPTIONS = {
+  json: { type: 'boolean' },
+  key: { type: 'string', multiple: true },
+  anchor: { type: 'string', multiple: true },
+  since: { type: 'string', multiple: true },
+  path: { type: 'string', multiple: true },
+  n: { type: 'string', short: 'n', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+type Values = { json?: boolean; help?: boolean; version?: boolean } & { [name in 'key' | 'anchor' | 'since' | 'path' | 'n']?: string[] };
+
+const flagName = (name: string): string => (name === 'n' ? '-n' : `--${name}`);
+
+interface Command {
+  /** The options it takes besides --help and --version. */
+  options: readonly OptionName[];
+  /** How many positional arguments it takes. */
+  minimum: number;
+  maximum: number;
+  /** What the first one is, for "needs a ..." */
+  needs?: string;
+  run(positionals: string[], values: Values): Promise<number>;
+}
+
 const write = (text: string): boolean => process.stdout.write(`${text}\n`);
+
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+
+function isUsageError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'));
+}
+
+/** Every error is one line on stderr; with several files it starts with the file's name. */
+function reportError(error: unknown, file?: string): void {
+  const message = oneLine(error instanceof Error ? error.message : String(error));
+  const hint = isUsageError(error) ? ' (fs-append-only --help shows the usage)' : '';
+  process.stderr.write(`fs-append-only: ${file !== undefined ? `${file}: ` : ''}${message}${hint}\n`);
+}
+
+function errorJson(error: unknown): { code: string | undefined; message: string } {
+  const code = (error as { code?: unknown }).code;
+  return { code: typeof code === 'string' ? code : undefined, message: oneLine(error instanceof Error ? error.message : String(error)) };
+}
+
+/** One option given at most once: a second --anchor must not silently replace the first. */
+function once(values: Values, name: 'key' | 'anchor' | 'since' | 'path' | 'n'): string | undefined {
+  const given = values[name];
+  if (given !== undefined && given.length > 1) throw new UsageError(`${flagName(name)} may be given only once`);
+  return given?.[0];
+}
 
 function readKey(spec: string): LogKey {
   const equals = spec.indexOf('=');
@@ -61,12 +119,6 @@ function parseHead(spec: string, name: string): Head & { offset?: number } {
   return offset === undefined ? { seq: Number(seq), hash: hash! } : { seq: Number(seq), hash: hash!, offset: Number(offset) };
 }
 
-function needFile(positionals: string[], command: string): string {
-  const file = positionals[0];
-  if (file === undefined) throw new UsageError(`${command} needs a file`);
-  return file;
-}
-
 function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
@@ -75,22 +127,108 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-async function append(positionals: string[], keys: string[]): Promise<number> {
-  const path = needFile(positionals, 'append');
-  const key = keys.length > 0 ? readKey(keys[keys.length - 1]!) : undefined;
-  const values: unknown[] = [];
-  if (positionals[1] !== undefined) values.push(parseJson(positionals[1], 'the value'));
+/**
+ * Runs a per-file command on each file in turn, as chattr does: an error on one file is reported on its
+ * own line and the others still run. The exit status is the worst one.
+ */
+async function eachFile(files: string[], run: (file: string, prefix: string) => Promise<number>, onError?: (file: string, error: unknown) => void): Promise<number> {
+  let worst = 0;
+  for (const file of files) {
+    const several = files.length > 1;
+    let status: number;
+    try {
+      status = await run(file, several ? `${file}: ` : '');
+    } catch (error) {
+      reportError(error, several ? file : undefined);
+      onError?.(file, error);
+      status = 2;
+    }
+    worst = Math.max(worst, status);
+  }
+  return worst;
+}
+
+// stdin lines are appended without waiting for each (the writer commits the appends of one event-loop
+// turn with one write and one fdatasync), but no more than this many at once, so memory stays bounded.
+const MAX_IN_FLIGHT = 4096;
+
+/** What reached the log before a failure, for the message that reports it. */
+class Appended {
+  issued = 0; // non-empty lines handed to append()
+  count = 0; // of those, acknowledged
+  firstLine = 0;
+  lastLine = 0;
+  firstSeq = 0;
+  lastSeq = 0;
+  blankBetween = false;
+
+  acknowledge(line: number, seq: number): void {
+    if (this.count === 0 || line < this.firstLine) [this.firstLine, this.firstSeq] = [line, seq];
+    if (this.count === 0 || line > this.lastLine) [this.lastLine, this.lastSeq] = [line, seq];
+    this.count += 1;
+  }
+
+  describe(): string {
+    if (this.count === 0) return 'nothing was appended';
+    const seqs = this.count === 1 ? `seq ${this.firstSeq}` : `seq ${this.firstSeq} to ${this.lastSeq}`;
+    if (this.count < this.issued) return `${this.count} of the ${this.issued} non-empty lines before it were appended (${seqs})`;
+    if (this.count === 1) return `line ${this.firstLine} was appended (${seqs})`;
+    const which = this.lastLine - this.firstLine + 1 === this.count ? 'lines' : `the ${this.count} non-empty lines of lines`;
+    return `${which} ${this.firstLine} to ${this.lastLine} were appended (${seqs})`;
+  }
+}
+
+async function appendLines(log: AppendOnlyLog): Promise<void> {
+  const appended = new Appended();
+  let failure: { line: number; error: unknown } | null = null;
+  let inFlight: Promise<void>[] = [];
+  let lineNumber = 0;
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    // An append refused at once (a value too large) has reported itself by now: its handler ran as a
+    // microtask before this iteration resumed.
+    if (failure !== null) break;
+    lineNumber += 1;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      failure = { line: lineNumber, error: new Error(`is not JSON: ${(error as Error).message}`) };
+      break;
+    }
+    const number = lineNumber;
+    appended.issued += 1;
+    inFlight.push(
+      log.append(value).then(
+        (head) => appended.acknowledge(number, head.seq),
+        (error: unknown) => {
+          if (failure === null || number < failure.line) failure = { line: number, error };
+        },
+      ),
+    );
+    if (inFlight.length >= MAX_IN_FLIGHT) {
+      await Promise.all(inFlight);
+      inFlight = [];
+    }
+  }
+  await Promise.all(inFlight);
+  if (failure !== null) {
+    const { line, error } = failure as { line: number; error: unknown };
+    const message = (error as Error).message;
+    throw new Error(`stdin line ${line} ${message.startsWith('is not JSON') ? message : `could not be appended: ${message}`}; ${appended.describe()}`);
+  }
+}
+
+async function append(positionals: string[], values: Values): Promise<number> {
+  const [path, text] = positionals as [string, string | undefined];
+  const keySpec = once(values, 'key');
+  const key = keySpec !== undefined ? readKey(keySpec) : undefined;
+  // Parsed before the log is opened: a bad value must not create the file.
+  const value = text !== undefined ? parseJson(text, 'the value') : undefined;
   const log = await AppendOnlyLog.open(path, key ? { key } : {});
   try {
-    if (values.length === 0) {
-      let lineNumber = 0;
-      for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
-        lineNumber += 1;
-        if (line.trim() !== '') await log.append(parseJson(line, `stdin line ${lineNumber}`));
-      }
-    } else {
-      await log.append(values[0]);
-    }
+    if (text === undefined) await appendLines(log);
+    else await log.append(value);
   } finally {
     await log.close();
   }
@@ -127,48 +265,74 @@ function describeReport(report: VerifyReport): string[] {
   return lines;
 }
 
-async function verify(positionals: string[], values: Record<string, unknown>): Promise<number> {
-  const path = needFile(positionals, 'verify');
-  const keys = Object.fromEntries((values.key as string[]).map(readKey).map((key) => [key.id, key.secret]));
-  const report = await verifyLog(path, {
-    ...((values.key as string[]).length > 0 ? { keys } : {}),
-    ...(values.anchor !== undefined ? { anchor: parseHead(values.anchor as string, 'anchor') } : {}),
-    ...(values.since !== undefined ? { since: parseHead(values.since as string, 'since') } : {}),
-    ...(values.json ? {} : { onProgress: progressBar(path) }),
-  });
-  if (values.json) write(JSON.stringify(report, null, 2));
-  else describeReport(report).forEach((line) => write(line));
-  return report.ok ? 0 : 1;
-}
-
-async function tail(positionals: string[], count: string | undefined): Promise<number> {
-  const path = needFile(positionals, 'tail');
-  const wanted = count === undefined ? 10 : Number(count);
-  if (!Number.isSafeInteger(wanted) || wanted < 0) throw new UsageError(`-n takes a whole number, not "${count}"`);
-  const last: unknown[] = [];
-  for await (const record of readLog(path)) {
-    last.push(record);
-    if (last.length > wanted) last.shift();
+async function verify(files: string[], values: Values): Promise<number> {
+  const anchor = once(values, 'anchor');
+  const since = once(values, 'since');
+  if (files.length > 1 && (anchor !== undefined || since !== undefined)) {
+    throw new UsageError(`${anchor !== undefined ? '--anchor' : '--since'} names a record of one log: give one file with it`);
   }
-  last.forEach((record) => write(JSON.stringify(record)));
-  return 0;
+  const keyList = (values.key ?? []).map(readKey);
+  const options = {
+    ...(keyList.length > 0 ? { keys: Object.fromEntries(keyList.map((key) => [key.id, key.secret])) } : {}),
+    ...(anchor !== undefined ? { anchor: parseHead(anchor, 'anchor') } : {}),
+    ...(since !== undefined ? { since: parseHead(since, 'since') } : {}),
+  };
+  const reports: object[] = [];
+  const status = await eachFile(
+    files,
+    async (file, prefix) => {
+      const report = await verifyLog(file, { ...options, ...(values.json ? {} : { onProgress: progressBar(file) }) });
+      if (values.json) reports.push(files.length > 1 ? { file, ...report } : report);
+      else describeReport(report).forEach((line) => write(`${prefix}${line}`));
+      return report.ok ? 0 : 1;
+    },
+    (file, error) => reports.push({ file, error: errorJson(error) }),
+  );
+  if (values.json && (files.length > 1 || reports.length > 0)) write(JSON.stringify(files.length > 1 ? reports : reports[0], null, 2));
+  return status;
 }
 
-function head(positionals: string[], json: boolean): number {
-  const path = needFile(positionals, 'head');
-  const fd = openSync(path, 'r');
+async function tail(positionals: string[], values: Values): Promise<number> {
+  const count = once(values, 'n');
+  const wanted = count === undefined ? 10 : /^\d+$/.test(count) ? Number(count) : Number.NaN;
+  if (!Number.isSafeInteger(wanted)) throw new UsageError(`-n takes a whole number, not "${count}"`);
+  const { file, size } = await openLog(positionals[0]!);
+  const last: Buffer[] = [];
   try {
-    const state = readTail(fd, statSync(path).size);
-    if (state.head === null) throw new UsageError(`${path} holds no record yet`);
-    write(json ? JSON.stringify({ ...state.head, offset: state.headEnd }) : `${state.head.seq}:${state.head.hash}`);
+    // From the end backwards, so that the last records of a large log cost what they weigh. A line
+    // counts when readLog() would give it as a record.
+    if (wanted > 0) {
+      for await (const line of readLinesBackward(file, size)) {
+        if (recordOf(line) === null) continue;
+        last.push(line.bytes);
+        if (last.length >= wanted) break;
+      }
+    }
   } finally {
-    closeSync(fd);
+    await file.close();
+  }
+  // The stored lines as they are (JSON Lines, sig and hash included), so the output pipes into jq.
+  const newline = Buffer.from('\n');
+  process.stdout.write(Buffer.concat(last.reverse().flatMap((line) => [line, newline])));
+  return 0;
+}
+
+async function head(positionals: string[], values: Values): Promise<number> {
+  const path = positionals[0]!;
+  const { file, size } = await openLog(path);
+  try {
+    const state = readTail(file.fd, size);
+    if (state.head === null) throw new Error(`${path} holds no record yet`);
+    write(values.json ? JSON.stringify({ ...state.head, offset: state.headEnd }) : `${state.head.seq}:${state.head.hash}`);
+  } finally {
+    await file.close();
   }
   return 0;
 }
 
-function info(values: Record<string, unknown>): number {
-  const support = platformSupportInfo(values.path !== undefined ? { path: values.path as string } : {});
+async function info(_positionals: string[], values: Values): Promise<number> {
+  const path = once(values, 'path');
+  const support = platformSupportInfo(path !== undefined ? { path } : {});
   if (values.json) {
     write(JSON.stringify(support, null, 2));
   } else {
@@ -186,7 +350,33 @@ async function demo(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'fs-append-only-demo-'));
   const file = join(dir, 'audit.log');
   const key = { id: 'demo', secret: randomBytes(32) };
-  let protectedHere = false;
+  let mayBeProtected = false;
+  let cleaned = false;
+  // A file left append-only cannot be deleted, not even by rm -rf as root: clear the flag first.
+  const cleanUp = (): void => {
+    if (cleaned) return;
+    cleaned = true;
+    if (mayBeProtected) {
+      try {
+        unprotectAppendOnlySync(file);
+      } catch {
+        // rmSync below says what is left.
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    write('5. Cleaned up.');
+  };
+  // Ctrl-C or a kill must not leave the protected file behind; then exit as a shell reports the signal.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    try {
+      cleanUp();
+    } catch (error) {
+      reportError(error);
+    }
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     write(`1. Writing a signed, hash-chained audit log: ${file}`);
     const log = await AppendOnlyLog.open(file, { key });
@@ -203,7 +393,8 @@ async function demo(): Promise<number> {
 
     const support = platformSupportInfo({ path: dir });
     if (support.supported) {
-      protectedHere = protectAppendOnlySync(file);
+      mayBeProtected = true;
+      protectAppendOnlySync(file);
       write('2. Protected it with the append-only flag (as chattr +a). Now an overwrite:');
       try {
         writeFileSync(file, 'forged history\n');
@@ -211,6 +402,9 @@ async function demo(): Promise<number> {
       } catch (error) {
         write(`   refused by the kernel: ${(error as NodeJS.ErrnoException).code}`);
       }
+      // Lets the tests interrupt the demo while the file is protected; not meant for anything else.
+      const pause = Number(process.env.FS_APPEND_ONLY_DEMO_PAUSE_MS);
+      if (pause > 0) await sleep(pause);
     } else {
       write(`2. The OS cannot protect it here, so no overwrite is tried. ${support.notes}`);
     }
@@ -226,77 +420,104 @@ async function demo(): Promise<number> {
     describeReport(tampered).forEach((line) => write(`   ${line}`));
     return tampered.ok ? 1 : 0;
   } finally {
-    if (protectedHere) unprotectAppendOnlySync(file);
-    rmSync(dir, { recursive: true, force: true });
-    write('5. Cleaned up.');
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanUp();
   }
 }
 
-async function attribute(command: string, positionals: string[]): Promise<number> {
-  const file = needFile(positionals, command);
-  const change: Record<string, (path: string) => boolean> = {
-    protect: (path) => protectAppendOnlySync(path, { strict: true }),
-    unprotect: unprotectAppendOnlySync,
-    seal: (path) => setImmutableSync(path, { strict: true }),
-    unseal: clearImmutableSync,
+const CHANGE: Record<string, (path: string) => unknown> = {
+  protect: (path) => protectAppendOnlySync(path, { strict: true }),
+  unprotect: unprotectAppendOnlySync,
+  seal: (path) => setImmutableSync(path, { strict: true }),
+  unseal: clearImmutableSync,
+};
+
+function attribute(command: string): (files: string[], values: Values) => Promise<number> {
+  return async (files, values) => {
+    const found: object[] = [];
+    const status = await eachFile(
+      files,
+      async (file) => {
+        CHANGE[command]?.(file);
+        const attributes = getFileAttributesSync(file);
+        if (values.json) found.push({ file, ...attributes });
+        else write(`${file}: ${attributes.appendOnly ? 'append-only' : 'not append-only'}, ${attributes.immutable ? 'immutable' : 'not immutable'} (${attributes.filesystem})`);
+        return 0;
+      },
+      (file, error) => found.push({ file, error: errorJson(error) }),
+    );
+    if (values.json && (files.length > 1 || status === 0)) write(JSON.stringify(files.length > 1 ? found : found[0], null, 2));
+    return status;
   };
-  if (command !== 'status') change[command]!(file);
-  const attributes = getFileAttributesSync(file);
-  write(`${file}: ${attributes.appendOnly ? 'append-only' : 'not append-only'}, ${attributes.immutable ? 'immutable' : 'not immutable'} (${attributes.filesystem})`);
-  return 0;
+}
+
+const MANY = Number.POSITIVE_INFINITY;
+
+const COMMANDS: Record<string, Command> = {
+  info: { options: ['path', 'json'], minimum: 0, maximum: 0, run: info },
+  protect: { options: [], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('protect') },
+  unprotect: { options: [], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('unprotect') },
+  seal: { options: [], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('seal') },
+  unseal: { options: [], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('unseal') },
+  status: { options: ['json'], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('status') },
+  append: { options: ['key'], minimum: 1, maximum: 2, needs: 'a log', run: append },
+  verify: { options: ['key', 'anchor', 'since', 'json'], minimum: 1, maximum: MANY, needs: 'a log', run: verify },
+  tail: { options: ['n'], minimum: 1, maximum: 1, needs: 'a log', run: tail },
+  head: { options: ['json'], minimum: 1, maximum: 1, needs: 'a log', run: head },
+  demo: { options: [], minimum: 0, maximum: 0, run: demo },
+};
+
+function version(): string {
+  // dist/cli.js, and lib/cli.ts when run from source: the package.json is one directory up either way.
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      key: { type: 'string', multiple: true, default: [] },
-      anchor: { type: 'string' },
-      since: { type: 'string' },
-      path: { type: 'string' },
-      n: { type: 'string', short: 'n' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS }) as { values: Values; positionals: string[] };
+  const [name, ...rest] = positionals;
+  if (values.help || name === 'help') {
     write(USAGE);
-    return command === undefined && !values.help ? 2 : 0;
+    return 0;
   }
-  switch (command) {
-    case 'info':
-      return info(values);
-    case 'protect':
-    case 'unprotect':
-    case 'seal':
-    case 'unseal':
-    case 'status':
-      return attribute(command, rest);
-    case 'append':
-      return append(rest, values.key);
-    case 'verify':
-      return verify(rest, values);
-    case 'tail':
-      return tail(rest, values.n);
-    case 'head':
-      return head(rest, values.json);
-    case 'demo':
-      return demo();
-    default:
-      throw new UsageError(`unknown command "${command}"`);
+  if (values.version) {
+    write(version());
+    return 0;
   }
+  if (name === undefined) throw new UsageError('a command is needed');
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) throw new UsageError(`unknown command "${name}"`);
+  for (const option of Object.keys(values) as OptionName[]) {
+    if (option !== 'help' && option !== 'version' && !command.options.includes(option)) {
+      throw new UsageError(`${name} does not take ${flagName(option)}`);
+    }
+  }
+  if (rest.length < command.minimum) throw new UsageError(`${name} needs ${command.needs}`);
+  if (rest.length > command.maximum) {
+    const takes = command.maximum === 0 ? 'takes no arguments' : command.maximum === 1 ? `takes one ${command.needs!.slice(2)}` : 'takes a log and one value';
+    throw new UsageError(`${name} ${takes}, not also "${rest[command.maximum]}"`);
+  }
+  return command.run(rest, values);
 }
+
+// Node prints a warning over several lines with a hint about --trace-warnings; the tool's lines are one each.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  process.stderr.write(`fs-append-only: warning: ${oneLine(warning.message.replace(/^fs-append-only: /, ''))}\n`);
+});
+
+// Output piped into a reader that stops early (head, jq -e) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? 0);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (error: unknown) => {
-    // One line: some messages (node:util parseArgs's) span several.
-    const message = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
-    process.stderr.write(`fs-append-only: ${message}${error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? '\nRun fs-append-only --help for usage.' : ''}\n`);
+    reportError(error);
     process.exitCode = 2;
   },
 );
