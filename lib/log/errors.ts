@@ -7,24 +7,49 @@ export function logClosedError(path: string): AppendOnlyError {
   return new AppendOnlyError(`ERR_LOG_CLOSED: the log ${path} is closed. ${fix}.`, { code: 'ERR_LOG_CLOSED', path, fix });
 }
 
-export function logReplacedError(path: string, what: 'deleted' | 'replaced'): AppendOnlyError {
-  const fix = 'Find out who removed it (the append-only flag prevents this), then close this log and open the path again';
+export function logReplacedError(path: string, what: 'deleted' | 'renamed or replaced'): AppendOnlyError {
+  const fix = 'Find out who removed or moved it (the append-only flag prevents this), then close this log and open the path again';
   return new AppendOnlyError(
     `ERR_LOG_REPLACED: the log ${path} was ${what} while open, so nothing more is appended to the old file. ${fix}.`,
     { code: 'ERR_LOG_REPLACED', path, fix },
   );
 }
 
-/** durability 'none': a write failed after the appends it held had resolved. */
-export function lostRecordsError(cause: unknown, first: number, last: number, path: string): AppendOnlyError {
+/** "records 601 to 626 and 700": consecutive seqs as ranges. */
+function describeSeqs(seqs: readonly number[]): string {
+  const ranges: string[] = [];
+  for (let i = 0; i < seqs.length; ) {
+    let j = i;
+    while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j += 1;
+    ranges.push(i === j ? `${seqs[i]}` : `${seqs[i]} to ${seqs[j]}`);
+    i = j + 1;
+  }
+  const list = ranges.length === 1 ? ranges[0]! : `${ranges.slice(0, -1).join(', ')} and ${ranges[ranges.length - 1]}`;
+  return `${seqs.length === 1 ? 'record' : 'records'} ${list}`;
+}
+
+/**
+ * durability 'none': a write failed after the appends it held had resolved. `seqs` are exactly the
+ * records that did not reach the file; the chain went on from the last record that did, so later
+ * records may carry the same seqs.
+ */
+export function lostRecordsError(cause: unknown, seqs: readonly number[], path: string): AppendOnlyError {
   const code = isSystemError(cause) ? cause.code : 'EIO';
   const fix =
     "Use durability 'sync' where every acknowledged record must survive, or call flush() where it matters; " +
     'the log continues from the last record written';
-  const what = first === last ? `record ${first}` : `records ${first} to ${last}`;
   return new AppendOnlyError(
-    `${code}: ${what} of ${path}, appended with durability 'none', were lost when writing them failed (${(cause as Error).message}). ${fix}.`,
+    `${code}: ${describeSeqs(seqs)} of ${path}, appended with durability 'none', were lost when writing them failed (${(cause as Error).message}). ${fix}.`,
     { code, path, fix, cause },
+  );
+}
+
+/** open() with the key id of the log's last signed record but another secret. */
+export function keyMismatchError(path: string, keyId: string, seq: number): AppendOnlyError {
+  const fix = `Open the log with the secret that signed it, or rotate to a new key id (a different "id" starts a new key)`;
+  return new AppendOnlyError(
+    `ERR_KEY_MISMATCH: record ${seq} of ${path} is signed with key "${keyId}", and the secret given for "${keyId}" does not verify it; appending would sign every later record with a key no verifier holds. ${fix}.`,
+    { code: 'ERR_KEY_MISMATCH', path, fix },
   );
 }
 

@@ -5,16 +5,17 @@ import { open } from 'node:fs/promises';
 import { type PathLike, toTarget } from '../paths';
 import { explainLogFailure } from './errors';
 import { GENESIS, type Head, type ParsedLine, hashMatches, parseLine, signatureMatches } from './format';
-import { type RecoveryData, looksTorn } from './junk';
+import { CRASH_CHECK_BYTES, type NextRecord, type RecoveryData, isCrashLine } from './junk';
 import { readLines } from './lines';
 import { loadBinding } from '../binding';
+import { checkFunction, checkInteger, checkOptions, invalidArgType, invalidArgValue } from '../validate';
 
 export type TamperReason =
   | 'hash-mismatch' // the record's bytes are not the ones its hash was computed over
   | 'chain-break' // its prev is not the hash of the record before it (deleted, inserted, reordered)
   | 'sequence-gap' // its seq is not one more than the record before it
-  | 'malformed-line' // not a record, and not torn bytes that a recovery record closed
-  | 'bad-recovery' // a recovery record that does not match the torn bytes before it
+  | 'malformed-line' // not a record, and not what a crash left (closed by a recovery record or not)
+  | 'bad-recovery' // a recovery record that does not match the bytes before it
   | 'bad-signature' // signed, but not by the key its keyId names
   | 'unknown-key' // signed with a keyId not in `keys`
   | 'unsigned' // keys were given, and this record carries no signature
@@ -78,34 +79,61 @@ function nativeScanner(): Scanner | undefined {
 }
 const HEX64 = /^[0-9a-f]{64}$/;
 
-function checkHead(value: unknown, name: string): void {
-  const head = value as Partial<VerifiedHead> | null;
-  if (head === null || typeof head !== 'object' || !Number.isSafeInteger(head.seq) || (head.seq ?? 0) < 1 || !HEX64.test(String(head.hash))) {
-    throw new TypeError(`The "${name}" option must be { seq, hash } with seq >= 1 and hash 64 lowercase hex digits`);
-  }
-  if (head.offset !== undefined && (!Number.isSafeInteger(head.offset) || head.offset < 0)) {
-    throw new TypeError(`The "${name}.offset" option must be a non-negative integer`);
-  }
+/** A head given as an option: { seq, hash } and, where `offset` is allowed, a byte offset. */
+function checkHead(value: unknown, name: string, withOffset: boolean): (Head & { offset?: number }) | undefined {
+  if (value === undefined) return undefined;
+  const head = checkOptions(value, withOffset ? ['seq', 'hash', 'offset'] : ['seq', 'hash'], name);
+  checkInteger(head.seq, `${name}.seq`, 1);
+  if (head.seq === undefined) throw invalidArgType(`${name}.seq`, 'of type number', undefined);
+  if (typeof head.hash !== 'string') throw invalidArgType(`${name}.hash`, 'of type string', head.hash);
+  if (!HEX64.test(head.hash)) throw invalidArgValue(`${name}.hash`, 'must be 64 lowercase hex digits', head.hash);
+  const offset = withOffset ? checkInteger(head.offset, `${name}.offset`, 0) : undefined;
+  const seq = head.seq as number;
+  return offset === undefined ? { seq, hash: head.hash } : { seq, hash: head.hash, offset };
 }
 
 function parseKeys(keys: unknown): Map<string, Buffer> | null {
   if (keys === undefined) return null;
-  if (keys === null || typeof keys !== 'object') throw new TypeError('The "keys" option must be an object of keyId -> secret');
+  if (keys === null || typeof keys !== 'object' || Array.isArray(keys)) throw invalidArgType('options.keys', 'an object of keyId -> secret', keys);
   const parsed = new Map<string, Buffer>();
   for (const [id, secret] of Object.entries(keys)) {
-    if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) throw new TypeError(`The secret of key "${id}" must be a string or a Buffer`);
+    if (typeof secret !== 'string' && !Buffer.isBuffer(secret)) throw invalidArgType(`options.keys.${id}`, 'of type string or an instance of Buffer', secret);
     parsed.set(id, Buffer.from(secret));
   }
   return parsed;
 }
 
-/** Torn bytes since the last record, hashed as they stream by. */
-class TornRun {
-  readonly lines: { line: number; offset: number; torn: boolean }[] = [];
+/**
+ * The lines between two records that are not records, hashed as they stream by. Only the first
+ * MAX_FINDINGS lines are kept (to name them in findings); the rest are counted, so memory stays
+ * bounded on any input.
+ */
+class NonRecordRun {
+  readonly lines: { line: number; offset: number }[] = [];
+  count = 0;
   readonly hash = createHash('sha256');
   length = 0;
   hashable = true;
-  constructor(readonly offset: number) {}
+  /** Every line so far is what a crash could leave after the record before the run. */
+  crash = true;
+  constructor(
+    readonly offset: number,
+    readonly next: NextRecord,
+  ) {}
+
+  add(line: number, offset: number, bytes: Buffer, length: number, terminated: boolean, oversized: boolean): void {
+    if (this.lines.length < MAX_FINDINGS) this.lines.push({ line, offset });
+    this.count += 1;
+    // An oversized line's bytes were not kept, so nothing vouches for it.
+    if (this.crash) this.crash = !oversized && isCrashLine(bytes.subarray(0, CRASH_CHECK_BYTES), bytes[length - 1], length, terminated, this.next);
+    if (oversized) this.hashable = false;
+    else this.hash.update(bytes);
+    this.length += length;
+    if (terminated) {
+      this.hash.update('\n');
+      this.length += 1;
+    }
+  }
 
   matches(recovery: RecoveryData): boolean {
     return this.hashable && recovery.offset === this.offset && recovery.length === this.length && recovery.sha256 === this.hash.copy().digest('hex');
@@ -116,7 +144,7 @@ class Verifier {
   readonly report: VerifyReport;
   #expectedSeq: number;
   #prev: string;
-  #torn: TornRun | null = null;
+  #run: NonRecordRun | null = null;
   #anchorSeen = false;
   #unknownKeys = new Set<string>();
   #lastFindingLine = 0;
@@ -124,22 +152,29 @@ class Verifier {
   constructor(
     private readonly keys: Map<string, Buffer> | null,
     private readonly anchor: Head | undefined,
-    start: Head | null,
+    start: (Head & { offset?: number }) | null,
   ) {
     this.#expectedSeq = (start?.seq ?? 0) + 1;
     this.#prev = start?.hash ?? GENESIS;
+    const startHead = start !== null && start.offset !== undefined ? { seq: start.seq, hash: start.hash, offset: start.offset } : null;
     this.report = {
       status: 'intact',
       ok: true,
       records: 0,
       tamperedEntries: 0,
       tampered: [],
-      head: null,
+      // Verifying from a trusted head with nothing new after it keeps that head: a daily `since = head` loop keeps its place.
+      head: startHead,
       tornTail: null,
       recovered: [],
       unknownKeyIds: [],
       signaturesChecked: keys !== null,
     };
+  }
+
+  /** The trusted `since` record was found while skipping: it is the head until a later record is read. */
+  startAfter(head: VerifiedHead): void {
+    this.report.head = head;
   }
 
   find(line: number, offset: number, reason: TamperReason, detail: string, seq?: number): void {
@@ -150,22 +185,15 @@ class Verifier {
     }
   }
 
-  notARecord(line: number, offset: number, bytes: Buffer, terminated: boolean, oversized: boolean): void {
-    this.#torn ??= new TornRun(offset);
-    this.#torn.lines.push({ line, offset, torn: !oversized && looksTorn(bytes) });
-    if (oversized) this.#torn.hashable = false;
-    else this.#torn.hash.update(bytes);
-    this.#torn.length += bytes.length;
-    if (terminated) {
-      this.#torn.hash.update('\n');
-      this.#torn.length += 1;
-    }
+  notARecord(line: number, offset: number, bytes: Buffer, length: number, terminated: boolean, oversized: boolean): void {
+    this.#run ??= new NonRecordRun(offset, { seq: this.#expectedSeq, prev: this.#prev });
+    this.#run.add(line, offset, bytes, length, terminated, oversized);
   }
 
   record(line: number, offset: number, length: number, parsed: ParsedLine): void {
     const { seq } = parsed;
-    if (parsed.type === 'recovery') this.#closeTorn(line, offset, parsed);
-    else this.#reportTorn();
+    if (parsed.type === 'recovery') this.#closeRun(line, offset, parsed);
+    else this.#reportRun();
 
     if (!hashMatches(parsed)) this.find(line, offset, 'hash-mismatch', 'its bytes were changed after it was written', seq);
     if (seq !== this.#expectedSeq) this.find(line, offset, 'sequence-gap', `expected seq ${this.#expectedSeq}, found ${seq}`, seq);
@@ -188,7 +216,7 @@ class Verifier {
    */
   fastForward(scan: Scanner, view: Buffer, from: number, to: number, fileOffset: number): { bytes: number; lines: number } {
     // With keys every record must be signed, and signed records are the line-by-line path's anyway.
-    if (this.#torn !== null || this.keys !== null) return { bytes: 0, lines: 0 };
+    if (this.#run !== null || this.keys !== null) return { bytes: 0, lines: 0 };
     const stop = this.anchor !== undefined && !this.#anchorSeen ? this.anchor.seq : 0;
     const [bytes, lines, nextSeq, prev] = scan(view, from, to, this.#expectedSeq, this.#prev, stop);
     if (lines > 0) {
@@ -210,38 +238,45 @@ class Verifier {
     if (!signatureMatches(parsed, secret)) this.find(line, offset, 'bad-signature', `the signature is not key "${parsed.keyId}"'s`, seq);
   }
 
-  #closeTorn(line: number, offset: number, parsed: ParsedLine): void {
-    const torn = this.#torn;
-    this.#torn = null;
+  // A recovery record closes the run before it. Bytes a crash left are recovered; any other bytes stay
+  // tampering even when a recovery record names them ('foreign-bytes'): it keeps the log writable, it
+  // never makes an unauthorised write vanish from the report.
+  #closeRun(line: number, offset: number, parsed: ParsedLine): void {
+    const run = this.#run;
+    this.#run = null;
     let recovery: RecoveryData | null = null;
     try {
       recovery = JSON.parse(parsed.dataJson) as RecoveryData;
     } catch {
       // reported below as a recovery that matches nothing
     }
-    if (torn !== null && recovery !== null && torn.matches(recovery)) {
-      this.report.recovered.push({ line: torn.lines[0]!.line, seq: parsed.seq, offset: torn.offset, length: torn.length });
+    const matched = run !== null && recovery !== null && run.matches(recovery);
+    if (run !== null && run.crash && matched) {
+      this.report.recovered.push({ line: run.lines[0]!.line, seq: parsed.seq, offset: run.offset, length: run.length });
       return;
     }
-    if (torn !== null) this.#tornAsTampering(torn);
-    this.find(line, offset, 'bad-recovery', 'a recovery record that does not match the torn bytes before it', parsed.seq);
+    if (run !== null) this.#runAsTampering(run);
+    if (!matched) this.find(line, offset, 'bad-recovery', 'a recovery record that does not match the bytes before it', parsed.seq);
   }
 
-  #reportTorn(): void {
-    if (this.#torn !== null) this.#tornAsTampering(this.#torn);
-    this.#torn = null;
+  #reportRun(): void {
+    if (this.#run !== null) this.#runAsTampering(this.#run);
+    this.#run = null;
   }
 
-  #tornAsTampering(torn: TornRun): void {
-    for (const entry of torn.lines) this.find(entry.line, entry.offset, 'malformed-line', 'not a record of this format');
+  #runAsTampering(run: NonRecordRun): void {
+    const detail = run.crash ? 'not a record of this format' : 'not a record of this format, and not what a crash leaves';
+    for (const entry of run.lines) this.find(entry.line, entry.offset, 'malformed-line', detail);
+    // Lines past the first MAX_FINDINGS are counted, not kept.
+    this.report.tamperedEntries += run.count - run.lines.length;
   }
 
   finish(lastLine: number): VerifyReport {
-    const torn = this.#torn;
-    if (torn !== null) {
-      // Torn pieces at the very end are a crash the writer has not recovered from yet; anything else is damage.
-      if (torn.lines.every((entry) => entry.torn)) this.report.tornTail = { offset: torn.offset, length: torn.length };
-      else this.#tornAsTampering(torn);
+    const run = this.#run;
+    if (run !== null) {
+      // What a crash leaves, at the very end, is a crash the writer has not recovered from yet; anything else is damage.
+      if (run.crash) this.report.tornTail = { offset: run.offset, length: run.length };
+      else this.#runAsTampering(run);
     }
     if (this.anchor !== undefined && !this.#anchorSeen) {
       const last = this.report.head?.seq ?? 0;
@@ -276,18 +311,15 @@ async function endsLineAt(path: string, offset: number): Promise<boolean> {
 
 export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { text } = toTarget(path);
-  if (options === null || typeof options !== 'object') throw new TypeError('The "options" argument must be of type object');
-  const keys = parseKeys(options.keys);
-  if (options.anchor !== undefined) checkHead(options.anchor, 'anchor');
-  const since = options.since;
-  if (since !== undefined) checkHead(since, 'since');
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
-    throw new TypeError('The "onProgress" option must be a function');
-  }
+  const given = checkOptions(options, ['keys', 'anchor', 'since', 'onProgress']);
+  const keys = parseKeys(given.keys);
+  const anchor = checkHead(given.anchor, 'options.anchor', false);
+  const since = checkHead(given.since, 'options.since', true);
+  const onProgress = checkFunction<(bytesRead: number, totalBytes: number) => void>(given.onProgress, 'options.onProgress');
 
   // With since.offset, reading starts there; without it, the records up to since.seq are skipped.
   const start = since?.offset;
-  const verifier = new Verifier(keys, options.anchor, since ?? null);
+  const verifier = new Verifier(keys, anchor, since ?? null);
   let lineNumber = 0;
   let skipping = since !== undefined && start === undefined;
   if (start !== undefined && !(await endsLineAt(text, start))) {
@@ -304,17 +336,18 @@ export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Pr
           lineNumber += lines;
           return bytes;
         };
-  for await (const line of readLines(text, { start: start ?? 0, onProgress: options.onProgress, skip })) {
+  for await (const line of readLines(text, { start: start ?? 0, skip, ...(onProgress ? { onProgress } : {}) })) {
     lineNumber += 1;
     const parsed = line.terminated && !line.oversized ? parseLine(line.bytes) : null;
     if (skipping) {
       if (parsed !== null && parsed.seq === since!.seq) {
         skipping = false;
+        verifier.startAfter({ seq: parsed.seq, hash: parsed.hash, offset: line.offset + line.length + 1 });
         if (parsed.hash !== since!.hash) verifier.find(lineNumber, line.offset, 'since-mismatch', `the record at seq ${since!.seq} does not have the trusted hash`, parsed.seq);
       }
       continue;
     }
-    if (parsed === null) verifier.notARecord(lineNumber, line.offset, line.bytes, line.terminated, line.oversized);
+    if (parsed === null) verifier.notARecord(lineNumber, line.offset, line.bytes, line.length, line.terminated, line.oversized);
     else verifier.record(lineNumber, line.offset, line.length, parsed);
   }
   if (skipping) verifier.find(lineNumber + 1, 0, 'since-mismatch', `the log holds no record with seq ${since!.seq}`);

@@ -72,11 +72,16 @@ describe('opening', () => {
 
   it('validates its options', async () => {
     const path = scratch.path('audit.log');
-    await expect(AppendOnlyLog.open(path, { durability: 'fast' as never })).rejects.toThrow(/"durability" option/);
-    await expect(AppendOnlyLog.open(path, { protect: 'yes' as never })).rejects.toThrow(/"protect" option/);
-    await expect(AppendOnlyLog.open(path, { key: { id: 'bad id!', secret: 'x'.repeat(32) } })).rejects.toThrow(/"key.id"/);
+    const invalid = (name: string, code = 'ERR_INVALID_ARG_VALUE') => ({ code, message: expect.stringContaining(`"${name}"`) });
+    await expect(AppendOnlyLog.open(path, { durability: 'fast' as never })).rejects.toMatchObject(invalid('options.durability'));
+    await expect(AppendOnlyLog.open(path, { durability: 5 as never })).rejects.toMatchObject(invalid('options.durability', 'ERR_INVALID_ARG_TYPE'));
+    await expect(AppendOnlyLog.open(path, { protect: 'yes' as never })).rejects.toMatchObject(invalid('options.protect'));
+    await expect(AppendOnlyLog.open(path, { durabilty: 'none' } as never)).rejects.toMatchObject(invalid('options.durabilty'));
+    await expect(AppendOnlyLog.open(path, { key: { id: 'bad id!', secret: 'x'.repeat(32) } })).rejects.toMatchObject(invalid('options.key.id'));
+    await expect(AppendOnlyLog.open(path, { key: 'k1' as never })).rejects.toMatchObject(invalid('options.key', 'ERR_INVALID_ARG_TYPE'));
     await expect(AppendOnlyLog.open(path, { key: { id: 'k', secret: 'short' } })).rejects.toBeInstanceOf(RangeError);
-    await expect(AppendOnlyLog.open(3 as never)).rejects.toBeInstanceOf(TypeError);
+    await expect(AppendOnlyLog.open(path, { key: { id: 'k', secret: 'short' } })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
+    await expect(AppendOnlyLog.open(3 as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     expect(existsSync(path)).toBe(false);
   });
 });
@@ -182,7 +187,9 @@ describe('torn tails', () => {
   ])('%s: reported, then closed by a recovery record on open, never glued nor truncated', async (_, tear) => {
     const path = scratch.path('audit.log');
     const lines = await writeLog(path, 3, KEY_1);
-    appendFileSync(path, tear(lines[2]!.replace('"seq":3', '"seq":4')));
+    // The record a crash interrupted: the next seq, and the last record's hash as prev.
+    const last = JSON.parse(lines[2]!) as { prev: string; hash: string };
+    appendFileSync(path, tear(lines[2]!.replace('"seq":3', '"seq":4').replace(last.prev, last.hash)));
     const torn = readFileSync(path);
 
     const before = await verifyLog(path, { keys: KEYS });

@@ -33,9 +33,11 @@ const events = [
 const unsigned = chain(events.map((data) => ({ data })));
 const signed = chain([...events.map((data, index) => ({ data, key: index < 2 ? 'k1' : 'k2' })), { data: ['rotated', 2], key: 'k2' }]);
 
-// A torn record, closed by "~\n" and a recovery record, then one more record.
+// A torn record (the first 150 bytes of the record a crash interrupted: it carries the next seq and
+// the last record's hash as prev), closed by "~\n" and a recovery record, then one more record.
 const first = chain(events.slice(0, 2).map((data) => ({ data })));
-const torn = Buffer.from(first.text.split('\n')[1].replace('"seq":2', '"seq":3').slice(0, 57) + '~\n');
+const interrupted = chain([{ data: events[2] }], first.head);
+const torn = Buffer.from(interrupted.text.slice(0, 150) + '~\n');
 const recovery = { reason: 'torn-tail', offset: Buffer.byteLength(first.text), length: torn.length, sha256: createHash('sha256').update(torn).digest('hex') };
 const rest = chain([{ type: 'recovery', data: recovery }, { data: events[2] }], first.head);
 const recovered = { text: first.text + torn.toString() + rest.text, head: rest.head };

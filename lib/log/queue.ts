@@ -1,0 +1,153 @@
+// The cross-process queue: appends made while another process holds the lock wait here, in order.
+import { fdatasync, fdatasyncSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+import { Batch, type Owner, type Waiter } from './batch';
+import type { LogCore } from './core';
+import type { SigningKey } from './format';
+import type { Session } from './session';
+
+const datasync = promisify(fdatasync);
+const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
+
+/** Queued appends are written this many bytes at a time. */
+const BATCH_BYTES = 1024 * 1024;
+
+export interface Pending {
+  dataJson: string;
+  key: SigningKey | null;
+  owner: Owner;
+  waiter: Waiter;
+}
+
+export class LockQueue {
+  #pending: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly core: LogCore,
+    private readonly session: Session,
+  ) {}
+
+  get isEmpty(): boolean {
+    return this.#pending.length === 0;
+  }
+
+  push(pending: Pending): void {
+    this.#pending.push(pending);
+    this.kick();
+  }
+
+  /** Starts writing what is queued, if it is not being written already. */
+  kick(): void {
+    if (this.#pending.length > 0) this.#flushing ??= this.#flushLoop();
+  }
+
+  /** Settles once everything queued so far is written (or has failed). */
+  async drained(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
+  }
+
+  /**
+   * Takes the lock without waiting and runs `section` in the same synchronous call, so that nothing
+   * else in this process can run between the two; waits and tries again while another process (or a
+   * session of this one) holds it.
+   */
+  async critical(key: SigningKey | null, section: () => void): Promise<void> {
+    for (let delay = 1; ; delay = Math.min(delay * 2, 32)) {
+      if (!this.session.holding && this.core.file.lock.tryAcquire()) {
+        try {
+          this.core.catchUp(key);
+          section();
+          return;
+        } finally {
+          this.core.file.lock.release();
+        }
+      }
+      await sleep(delay);
+    }
+  }
+
+  /** Writes everything queued now, on this thread: waits for the lock (`wait`) or gives up when it is held. */
+  writeNowSync(wait: boolean): void {
+    if (this.#pending.length === 0 || this.session.holding) return;
+    const lock = this.core.file.lock;
+    if (wait) lock.acquire();
+    else if (!lock.tryAcquire()) return;
+    try {
+      this.core.catchUp(this.#pending[0]!.key);
+      while (this.#pending.length > 0) {
+        const syncing = this.#writeBatch(this.#takeBatch());
+        // Acknowledged only once on disk, as an awaited append would be.
+        if (syncing.length > 0) this.#syncNow(syncing);
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  async #flushLoop(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#takeBatch();
+      let syncing: Waiter[] = [];
+      try {
+        await this.critical(batch[0]!.key, () => {
+          syncing = this.#writeBatch(batch);
+        });
+      } catch (error) {
+        const explained = this.core.explain(error);
+        for (const pending of batch) pending.waiter.reject(explained);
+        continue;
+      }
+      if (syncing.length > 0) {
+        try {
+          await datasync(this.core.file.fd);
+          for (const waiter of syncing) waiter.resolve(waiter.head);
+        } catch (error) {
+          const explained = this.core.explain(error);
+          for (const waiter of syncing) waiter.reject(explained);
+        }
+      }
+    }
+    this.#flushing = null;
+  }
+
+  // Under the lock, after catching up. Returns the waiters that still need fdatasync.
+  #writeBatch(batch: Pending[]): Waiter[] {
+    const records = new Batch();
+    for (const pending of batch) {
+      const record = this.core.chain.next(pending.dataJson, 'data', pending.key);
+      pending.waiter.head = record.head;
+      records.add(record, pending.owner, pending.waiter);
+    }
+    const { syncing, failure } = records.write(this.core.file, this.core.explain);
+    if (failure !== null) {
+      try {
+        this.core.catchUp(batch[0]!.key);
+      } catch {
+        // reported by the next append
+      }
+    }
+    return syncing;
+  }
+
+  #syncNow(waiters: Waiter[]): void {
+    try {
+      fdatasyncSync(this.core.file.fd);
+      for (const waiter of waiters) waiter.resolve(waiter.head);
+    } catch (error) {
+      const explained = this.core.explain(error);
+      for (const waiter of waiters) waiter.reject(explained);
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.#pending.length && (count === 0 || bytes < BATCH_BYTES)) {
+      bytes += this.#pending[count]!.dataJson.length + 200;
+      count += 1;
+    }
+    return this.#pending.splice(0, count);
+  }
+}

@@ -1,0 +1,49 @@
+// Catching up under the lock: the head other processes left, and recovery of the bytes after it.
+import { fstatSync } from 'node:fs';
+
+import type { Chain } from './chain';
+import { notALogError } from './errors';
+import type { SigningKey } from './format';
+import type { RecoveryData } from './junk';
+import type { LogFile } from './log-file';
+import { NotALogError, hashRange, readAt, readTail } from './tail';
+
+/** Closes bytes after the last record: a record line always ends with "}", so one ending "~" never parses. */
+const TERMINATOR = Buffer.from('~\n');
+
+/**
+ * Under the lock: if the file is not as this process left it, read the tail again and continue the
+ * chain from it. Bytes after the last record, whether a crash left them or someone else wrote them,
+ * are closed with "~\n" and a recovery record naming their offset, length and SHA-256, so the log
+ * keeps recording whatever was done to it; verifyLog still reports bytes no crash could leave.
+ */
+export function catchUp(file: LogFile, chain: Chain, key: SigningKey | null, path: string): void {
+  const stats = fstatSync(file.fd);
+  file.checkStillThere(stats);
+  const size = stats.size;
+  if (size === file.end) return;
+  let tail;
+  try {
+    tail = readTail(file.fd, size);
+  } catch (error) {
+    if (error instanceof NotALogError) throw notALogError(path, error.reason);
+    throw error;
+  }
+  chain.reset(tail.head);
+  file.end = tail.headEnd;
+  if (tail.after === 'none') return;
+
+  const from = tail.headEnd;
+  const endsLine = readAt(file.fd, size - 1, 1)[0] === 0x0a;
+  const terminator = endsLine ? Buffer.alloc(0) : TERMINATOR;
+  const data: RecoveryData = {
+    reason: tail.after === 'torn' ? 'torn-tail' : 'foreign-bytes',
+    offset: from,
+    length: size - from + terminator.length,
+    sha256: hashRange(file.fd, from, size - from, terminator),
+  };
+  file.end = size;
+  const record = chain.next(JSON.stringify(data), 'recovery', key);
+  // The terminator and the recovery record go out in one write.
+  file.writeAll(Buffer.concat([terminator, Buffer.from(record.line)]));
+}

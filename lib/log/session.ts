@@ -1,0 +1,133 @@
+// Sessions and group commit: appends of one event-loop turn share one lock, one write and one fdatasync.
+//
+// The first append of a turn takes the flock without waiting and catches up with what other processes
+// wrote; every append until the turn ends is chained and buffered, written at BUFFER_BYTES or when the
+// turn ends, and the lock is released then. So an awaited append costs no write and no native call of
+// its own, and memory stays bounded however fast appends come. Durability (fdatasync) comes after the
+// lock is released: one flush covers the whole session.
+import { fdatasync, fdatasyncSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+import { Batch, type Owner, type Waiter } from './batch';
+import type { EncodedRecord } from './chain';
+import type { LogCore } from './core';
+import type { SigningKey } from './format';
+
+const datasync = promisify(fdatasync);
+
+/** Buffered records are written once they reach this much: the bound on memory for fast producers. */
+const BUFFER_BYTES = 64 * 1024;
+
+/** With 'sync', a session that holds this many unresolved appends flushes and syncs in line. */
+const MAX_WAITERS = 8192;
+
+export class Session {
+  #holding = false;
+  #batch = new Batch();
+  /** Written in this session, waiting for its fdatasync. */
+  #written: Waiter[] = [];
+  #syncing: Promise<void> = Promise.resolve();
+  /** The key of the append that opened the session: it signs a recovery record a failed write needs. */
+  #key: SigningKey | null = null;
+
+  constructor(
+    private readonly core: LogCore,
+    /** Called when a session ends, so that appends queued meanwhile can go. */
+    private readonly onEnd: () => void,
+  ) {}
+
+  /** True while this process holds the lock for a session. */
+  get holding(): boolean {
+    return this.#holding;
+  }
+
+  /** Settles when every fdatasync started so far has. */
+  get syncing(): Promise<void> {
+    return this.#syncing;
+  }
+
+  /** Takes the lock without waiting and catches up once; false when another process holds it. */
+  enter(key: SigningKey | null): boolean {
+    if (this.#holding) return true;
+    if (!this.core.file.lock.tryAcquire()) return false;
+    this.#holding = true;
+    this.#key = key;
+    try {
+      this.core.catchUp(key);
+    } catch (error) {
+      this.#holding = false;
+      this.core.file.lock.release();
+      throw error;
+    }
+    setImmediate(() => {
+      if (this.#holding) this.end();
+    });
+    return true;
+  }
+
+  add(record: EncodedRecord, owner: Owner, waiter: Waiter | null): void {
+    this.#batch.add(record, owner, waiter);
+    if (this.#batch.chars >= BUFFER_BYTES) this.write();
+    if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
+  }
+
+  /**
+   * Writes the buffer. A failure rejects (or reports as lost) exactly the records that did not reach
+   * the file, and re-reads the tail, still under the lock, so the chain goes on from what the file
+   * holds. Returns the explained failure, or null.
+   */
+  write(): unknown {
+    const { syncing, failure } = this.#batch.write(this.core.file, this.core.explain);
+    this.#written.push(...syncing);
+    if (failure === null) return null;
+    try {
+      this.core.catchUp(this.#key);
+    } catch {
+      // reported by the next append
+    }
+    return this.core.explain(failure);
+  }
+
+  /** Writes what is buffered, releases the lock, and starts the session's fdatasync. */
+  end(): void {
+    this.write();
+    this.#holding = false;
+    this.core.file.lock.release();
+    const waiters = this.#written.splice(0);
+    if (waiters.length > 0) {
+      const { fd } = this.core.file;
+      this.#syncing = this.#syncing.then(() =>
+        datasync(fd).then(
+          () => waiters.forEach((waiter) => waiter.resolve(waiter.head)),
+          (error: unknown) => {
+            const explained = this.core.explain(error);
+            waiters.forEach((waiter) => waiter.reject(explained));
+          },
+        ),
+      );
+    }
+    this.onEnd();
+  }
+
+  /** As end(), without leaving the thread: for flushSync() and the exit hook. */
+  endSync(): void {
+    this.write();
+    this.#syncInLine();
+    this.#holding = false;
+    this.core.file.lock.release();
+    this.onEnd();
+  }
+
+  // 'sync' with many appends in flight, or ending synchronously: fdatasync now, on this thread.
+  #syncInLine(): void {
+    const waiters = this.#written.splice(0);
+    if (waiters.length === 0) return;
+    try {
+      fdatasyncSync(this.core.file.fd);
+      for (const waiter of waiters) waiter.resolve(waiter.head);
+    } catch (error) {
+      const explained = this.core.explain(error);
+      for (const waiter of waiters) waiter.reject(explained);
+    }
+  }
+}

@@ -1,0 +1,155 @@
+// One writer per log file in this process, shared by every AppendOnlyLog opened on it, and the exit hook.
+//
+// flock belongs to an open file description, so two descriptors of one file in one process would lock
+// each other out: an appendSync() on one would wait for a lock only the other's next event-loop turn
+// can release. Every handle on a file therefore shares one descriptor, one chain and one session.
+import { fdatasyncSync } from 'node:fs';
+
+import { type Owner, type Waiter } from './batch';
+import { Chain } from './chain';
+import { LogCore } from './core';
+import type { Head, SigningKey } from './format';
+import { LogFile } from './log-file';
+import { LockQueue } from './queue';
+import { Session } from './session';
+import type { Target } from '../paths';
+
+const open = new Map<string, SharedLog>();
+let exitHookInstalled = false;
+
+// process.exit() and an uncaught exception skip the setImmediate that ends a session: write what was
+// acknowledged before the process goes. One listener for the whole process, however many logs.
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const log of open.values()) log.writeOnExit();
+  });
+}
+
+export class SharedLog {
+  readonly core: LogCore;
+  readonly session: Session;
+  readonly queue: LockQueue;
+  #handles = 0;
+
+  private constructor(file: LogFile, path: string) {
+    this.core = new LogCore(file, new Chain(), path);
+    this.session = new Session(this.core, () => this.queue.kick());
+    this.queue = new LockQueue(this.core, this.session);
+  }
+
+  /** The shared writer of the file at `target` (absolute), opening the file if this process has not. */
+  static acquire(target: Target): { log: SharedLog; created: boolean } {
+    const { file, created } = LogFile.open(target);
+    const id = `${file.dev}:${file.ino}`;
+    let log = open.get(id);
+    if (log === undefined) {
+      log = new SharedLog(file, target.text);
+      open.set(id, log);
+      installExitHook();
+    } else {
+      file.close();
+    }
+    log.#handles += 1;
+    log.core.file.addPath(target);
+    return { log, created };
+  }
+
+  get head(): Head | null {
+    return this.core.chain.head;
+  }
+
+  append(owner: Owner, durable: boolean, dataJson: string, key: SigningKey | null): Promise<Head> {
+    // Queued appends go first, so that order is kept while another process holds the lock.
+    if (this.queue.isEmpty) {
+      try {
+        if (this.session.enter(key)) {
+          const record = this.core.chain.next(dataJson, 'data', key);
+          if (!durable) {
+            this.session.add(record, owner, null);
+            return Promise.resolve(record.head);
+          }
+          return new Promise<Head>((resolve, reject) => this.session.add(record, owner, { head: record.head, durable, resolve, reject }));
+        }
+      } catch (error) {
+        return Promise.reject(this.core.explain(error));
+      }
+    }
+    return new Promise<Head>((resolve, reject) => {
+      const waiter: Waiter = { head: { seq: 0, hash: '' }, durable, resolve, reject };
+      this.queue.push({ dataJson, key, owner, waiter });
+    });
+  }
+
+  /** Writes one record before returning, blocking the thread if it must wait for the lock. */
+  appendSync(owner: Owner, durable: boolean, dataJson: string, key: SigningKey | null): Head {
+    const { file, chain } = this.core;
+    try {
+      if (this.session.holding) {
+        const record = chain.next(dataJson, 'data', key);
+        let result: { head?: Head; error?: unknown } = {};
+        const waiter: Waiter = {
+          head: record.head,
+          durable: false,
+          resolve: (head) => (result = { head }),
+          reject: (error) => (result = { error }),
+        };
+        this.session.add(record, owner, waiter);
+        const failure = this.session.write();
+        if (failure !== null && result.head === undefined) throw failure;
+        if (durable) fdatasyncSync(file.fd);
+        return record.head;
+      }
+      file.lock.acquire();
+      try {
+        this.core.catchUp(key);
+        const record = chain.next(dataJson, 'data', key);
+        file.writeAll(Buffer.from(record.line));
+        if (durable) fdatasyncSync(file.fd);
+        return record.head;
+      } finally {
+        file.lock.release();
+      }
+    } catch (error) {
+      throw this.core.explain(error);
+    }
+  }
+
+  /** Catches up with the file under the lock (open() reads the head and recovers the tail this way). */
+  catchUp(key: SigningKey | null): Promise<void> {
+    return this.queue.critical(key, () => undefined);
+  }
+
+  /** Writes what is buffered and queued, and waits for every fdatasync started. */
+  async flush(): Promise<void> {
+    if (this.session.holding) this.session.end();
+    await this.queue.drained();
+    await this.session.syncing;
+  }
+
+  /** Writes what is buffered and queued now, on this thread (waiting for the lock if another process holds it). */
+  flushSync(): void {
+    if (this.session.holding) this.session.endSync();
+    this.queue.writeNowSync(true);
+  }
+
+  /** At exit: what was acknowledged is written; queued appends go only if the lock is free. */
+  writeOnExit(): void {
+    try {
+      if (this.session.holding) this.session.endSync();
+      this.queue.writeNowSync(false);
+    } catch {
+      // The process is going: a failure here was reported to no one, and the next open recovers.
+    }
+  }
+
+  /** One handle fewer; the file closes with the last. */
+  release(target: Target): void {
+    this.#handles -= 1;
+    this.core.file.removePath(target);
+    if (this.#handles > 0) return;
+    open.delete(`${this.core.file.dev}:${this.core.file.ino}`);
+    this.core.file.close();
+  }
+}
