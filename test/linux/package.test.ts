@@ -1,7 +1,7 @@
-// The published shape: npm pack yields dist/ and the host's prebuild, and the tarball installs and
-// loads from prebuilds/ with no compiler anywhere on PATH.
+// The published shape: npm pack yields dist/ and the host's prebuild, the tarball installs and loads
+// from prebuilds/ with no compiler anywhere on PATH, and its types compile in strict consumers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,5 +156,84 @@ describe('the packed tarball', () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toContain("Type 'boolean' is not assignable to type 'string'");
     expect(bad.stdout).toContain("Argument of type 'number' is not assignable");
+  });
+});
+
+// What a TypeScript user gets from npm today: TypeScript 5, 6 and 7 (the Go port, published as
+// typescript@7), each in a project that pins the oldest @types/node this package supports and in one
+// that never installed @types/node. The consumers' tsconfig sets no "types": TypeScript 6 and 7 then
+// load no @types package unless a declaration file asks for it.
+const TYPESCRIPT_MAJORS = [5, 6, 7] as const;
+
+const CONSUMER_TS = `
+  import {
+    AppendOnlyError, AppendOnlyLog, platformSupportInfo, protectAppendOnly, verifyLog,
+    type AppendOnlyErrorDetails, type PlatformSupportInfo, type VerifyReport,
+  } from 'fs-append-only';
+
+  export async function audit(file: string): Promise<string> {
+    const info: PlatformSupportInfo = platformSupportInfo({ path: file });
+    const log = await AppendOnlyLog.open(file);
+    await log.append({ actor: 'alice', action: 'export' });
+    await log.close();
+    try {
+      if (info.supported) await protectAppendOnly(new URL(\`file://\${file}\`));
+    } catch (error) {
+      if (error instanceof AppendOnlyError) return error.code;
+      throw error;
+    }
+    const report: VerifyReport = await verifyLog(file);
+    const details: AppendOnlyErrorDetails = { code: 'E_AUDIT', fix: 'look' };
+    return report.status === 'intact' ? info.platform : new AppendOnlyError('tampered', details).message;
+  }
+`;
+
+describe('the shipped types, in strict consumers', () => {
+  let projects: { withNode: string; withoutNode: string };
+
+  beforeAll(() => {
+    const env = { ...process.env, npm_config_cache: join(work, 'npm-cache') };
+    const install = (name: string, extra: string[]): string => {
+      const dir = join(work, name);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true }));
+      const typescripts = TYPESCRIPT_MAJORS.map((major) => `typescript${major}@npm:typescript@${major}`);
+      npm(['install', '--no-audit', '--no-fund', '--ignore-scripts', tarball, ...typescripts, ...extra], dir, env);
+      const compilerOptions = { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', noEmit: true };
+      writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['esm.mts', 'commonjs.cts'] }));
+      writeFileSync(join(dir, 'esm.mts'), CONSUMER_TS);
+      writeFileSync(join(dir, 'commonjs.cts'), CONSUMER_TS);
+      return dir;
+    };
+    projects = { withNode: install('types-with-node', ['@types/node@20']), withoutNode: install('types-without-node', []) };
+  }, 120_000);
+
+  function tsc(dir: string, major: number): { version: string; output: string; status: number | null } {
+    const bin = join(dir, 'node_modules', `typescript${major}`, 'bin', 'tsc');
+    const version = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).stdout.trim();
+    const result = spawnSync(process.execPath, [bin, '-p', dir], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    return { version, output: result.stdout + result.stderr, status: result.status };
+  }
+
+  for (const major of TYPESCRIPT_MAJORS) {
+    it(`compiles under TypeScript ${major} with @types/node 20 installed`, () => {
+      const result = tsc(projects.withNode, major);
+      expect(result.version).toMatch(new RegExp(`^Version ${major}\\.`));
+      expect(result).toMatchObject({ output: '', status: 0 });
+    });
+
+    it(`compiles under TypeScript ${major} in a project that never installed @types/node`, () => {
+      const result = tsc(projects.withoutNode, major);
+      expect(result.version).toMatch(new RegExp(`^Version ${major}\\.`));
+      expect(result).toMatchObject({ output: '', status: 0 });
+    });
+  }
+
+  it('brings @types/node along as a peer, keeping the version a project already has', () => {
+    const version = (dir: string): string =>
+      (JSON.parse(readFileSync(join(dir, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as { version: string }).version;
+    expect(version(projects.withNode)).toMatch(/^20\./);
+    expect(existsSync(join(projects.withNode, 'node_modules', 'fs-append-only', 'node_modules', '@types'))).toBe(false);
+    expect(version(projects.withoutNode)).toMatch(/^\d+\./);
   });
 });
