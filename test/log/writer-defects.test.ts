@@ -210,9 +210,11 @@ describe('reopening a signed log', () => {
       await log.append({ unsigned: 2 });
       log.appendSync({ unsigned: 3 });
       await log.close();
-      const codes = spy.mock.calls.map(([, second, third]) =>
-        typeof second === 'object' && second !== null ? (second as { code?: string }).code : typeof third === 'string' ? third : undefined,
-      );
+      // emitWarning(warning, { code }) or emitWarning(warning, type, code).
+      const codes = spy.mock.calls.map((call) => {
+        const [, second, third] = call as unknown[];
+        return typeof second === 'object' && second !== null ? (second as { code?: string }).code : typeof third === 'string' ? third : undefined;
+      });
       expect(codes.filter((code) => code === 'FS_APPEND_ONLY_UNSIGNED')).toHaveLength(1);
     } finally {
       spy.mockRestore();
