@@ -7,6 +7,9 @@
 // closes such a piece it adds "~\n" (so the piece never parses as a record): closed pieces stay crash
 // pieces. Anything else after the last record, above all a complete line that is not a record, was
 // written by someone else: an edit of the last records, CRLF line endings, an `echo >> log`.
+// (A power cut that zeroed the start of a record whose end reached the disk would leave a complete line
+// behind NUL bytes; ext4 and xfs write a file's data before its new size, so that is not expected, and
+// such a line is reported as not a record.)
 
 /** The record a crash could have been writing: the one after the last valid record. */
 export interface NextRecord {
@@ -68,17 +71,16 @@ export function isCrashPiece(start: Buffer, next: NextRecord): boolean {
  * newline, `terminated` whether a newline follows it.
  *
  * - The unterminated last piece of a file: a crash piece.
- * - A complete line: a crash piece the writer closed with "~", or a line a power cut zeroed from its
- *   first byte. Never anything else: no crash writes a newline that is not a record's own.
+ * - A complete line: only a crash piece the writer closed with "~" (its recovery record was torn in
+ *   turn). No crash writes a newline that is not a record's own, so any other complete line, NUL bytes
+ *   included, is someone else's.
  */
 export function isCrashLine(start: Buffer, lastByte: number | undefined, length: number, terminated: boolean, next: NextRecord): boolean {
   if (!terminated) return isCrashPiece(start, next);
-  if (length === 0) return false; // an empty line: no writer of this format leaves one
-  if (start[0] === NUL) return true;
-  if (lastByte !== TILDE) return false;
+  if (length < 2 || lastByte !== TILDE) return false;
   // The piece without its "~" (when the whole line is shown, drop the "~" itself).
   const piece = start.length === length ? start.subarray(0, length - 1) : start;
-  return piece.length > 0 && isCrashPiece(piece, next);
+  return isCrashPiece(piece, next);
 }
 
 /** What a recovery record says about the bytes it closes. */
