@@ -16,8 +16,11 @@
         ["OS=='mac' or OS=='freebsd'", {
           "sources": ["src/flags_bsd.cc", "src/probe_bsd.cc", "src/lock_posix.cc"]
         }],
-        ["OS!='linux' and OS!='mac' and OS!='freebsd'", {
-          "sources": ["src/flags_unsupported.cc"]
+        ["OS=='win'", {
+          "sources": ["src/flags_unsupported.cc", "src/lock_win.cc"]
+        }],
+        ["OS!='linux' and OS!='mac' and OS!='freebsd' and OS!='win'", {
+          "sources": ["src/flags_unsupported.cc", "src/lock_unsupported.cc"]
         }],
         ["OS=='mac'", {
           "xcode_settings": {

@@ -26,9 +26,16 @@ export interface NativeBinding {
   changeFlagsSync(path: NativePath, mask: number, on: boolean, systemFlags: boolean): void;
   filesystemName(path: NativePath): Promise<string>;
   filesystemNameSync(path: NativePath): string;
-  /** flock(2) on an fd: mode 0 waits for an exclusive lock, 1 tries (false when held elsewhere), 2 unlocks. */
+  /**
+   * The log's cross-process lock on an fd (flock(2); LockFileEx on Windows): mode 0 waits for an
+   * exclusive lock, 1 tries (false when held elsewhere), 2 unlocks.
+   */
   lockSync(fd: number, mode: 0 | 1 | 2): boolean;
+  /** The verifier's fast path (src/scan.h). */
+  scanRecords(view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number): [number, number, number, string];
   readonly method: 'ioctl' | 'chflags' | 'none';
+  /** How lockSync locks; 'none' where it throws ENOTSUP. */
+  readonly lockMethod: 'flock' | 'LockFileEx' | 'none';
   readonly APPEND_ONLY: number;
   readonly IMMUTABLE: number;
 }
@@ -67,4 +74,27 @@ export function requireBinding(): NativeBinding {
     fix,
     cause: result.error,
   });
+}
+
+/** What this platform and this build can do: decided here once, read by everything else. */
+export interface PlatformCapabilities {
+  /** The append-only and immutable flags can be read and changed (protectAppendOnly, ...). */
+  flags: boolean;
+  /** The log can take a cross-process lock around its appends. */
+  lock: boolean;
+  /** The verifier can use the addon's scanner. */
+  nativeScan: boolean;
+  /** Why the addon could not be loaded; null when it was. */
+  addonError: Error | null;
+}
+
+export function platformCapabilities(): PlatformCapabilities {
+  const { binding, error } = loadBinding();
+  if (binding === null) return { flags: false, lock: false, nativeScan: false, addonError: error };
+  return {
+    flags: binding.method !== 'none',
+    lock: binding.lockMethod !== 'none',
+    nativeScan: typeof binding.scanRecords === 'function',
+    addonError: null,
+  };
 }

@@ -155,7 +155,7 @@ Napi::Value FilesystemNameCall(const Napi::CallbackInfo& info, bool sync) {
 }
 
 // lockSync(fd, mode): mode 0 waits for an exclusive lock, 1 tries without waiting (false when another
-// holds it), 2 unlocks. Sync only: the log keeps its critical section within one JavaScript tick.
+// holds it), 2 unlocks. `fd` is a file descriptor as node:fs hands it out (on Windows a C runtime fd). Sync only: the log keeps its critical section within one JavaScript tick.
 Napi::Value LockSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
@@ -213,6 +213,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockSync", Napi::Function::New<LockSync>(env, "lockSync"));
   exports.Set("scanRecords", Napi::Function::New<ScanRecordsSync>(env, "scanRecords"));
   exports.Set("method", Napi::String::New(env, FlagMethod()));
+  exports.Set("lockMethod", Napi::String::New(env, LockMethod()));
   exports.Set("APPEND_ONLY", Napi::Number::New(env, kAppendOnly));
   exports.Set("IMMUTABLE", Napi::Number::New(env, kImmutable));
   return exports;

@@ -39,10 +39,15 @@ OsResult ChangeFlags(const std::string& path, uint32_t mask, bool on, bool syste
 // Names the filesystem that holds `path` ("ext4", "tmpfs", "ramfs", ...), or "unknown (0x...)".
 OsResult FilesystemName(const std::string& path, std::string* name);
 
-// Whole-file advisory locks (flock: per open file description, so two opens in one process exclude
-// each other too). kTryExclusive never blocks: `acquired` comes back false when another holds it.
+// The log's cross-process lock on an open file: flock on Linux, macOS and FreeBSD (per open file
+// description), LockFileEx on Windows (per handle); either way two opens in one process exclude each
+// other too. It never keeps anyone from reading or appending. kTryExclusive never blocks: `acquired`
+// comes back false when another holds it. Unlocking what is not locked succeeds, as flock does.
 enum class LockMode { kExclusive, kTryExclusive, kUnlock };
 OsResult LockFile(int fd, LockMode mode, bool* acquired);
+
+// How this build locks: "flock", "LockFileEx" or "none" (LockFile then fails with ENOTSUP).
+const char* LockMethod();
 
 // How this build changes flags: "ioctl" (Linux), "chflags" (macOS, FreeBSD) or "none".
 const char* FlagMethod();

@@ -10,7 +10,6 @@ static const OsResult kUnsupported = {ENOTSUP, "open", "this platform has no app
 OsResult ReadFlags(const std::string&, FileFlags*) { return kUnsupported; }
 OsResult ChangeFlags(const std::string&, uint32_t, bool, bool, FileFlags*) { return kUnsupported; }
 OsResult FilesystemName(const std::string&, std::string*) { return kUnsupported; }
-OsResult LockFile(int, LockMode, bool*) { return {ENOTSUP, "flock", "this platform has no flock"}; }
 const char* FlagMethod() { return "none"; }
 
 }  // namespace fsao

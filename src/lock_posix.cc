@@ -25,4 +25,6 @@ OsResult LockFile(int fd, LockMode mode, bool* acquired) {
   return {errno, "flock"};
 }
 
+const char* LockMethod() { return "flock"; }
+
 }  // namespace fsao

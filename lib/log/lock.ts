@@ -1,6 +1,6 @@
-// The cross-process lock around "read the head, write the records": flock from the addon.
-// Where the addon cannot load there is no lock; the log says so once and works for one process.
-import { loadBinding } from '../binding';
+// The cross-process lock around "read the head, write the records", from the addon where the
+// platform has one (platformCapabilities). Elsewhere the log says so once and works for one process.
+import { loadBinding, platformCapabilities } from '../binding';
 
 const WAIT = 0;
 const TRY = 1;
@@ -16,18 +16,25 @@ export interface FileLock {
   release(): void;
 }
 
+const NO_LOCK: FileLock = { tryAcquire: () => true, acquire: () => undefined, release: () => undefined };
+
 export function lockFor(fd: number, path: string): FileLock {
-  const { binding, error } = loadBinding();
-  if (binding === null) {
+  const capabilities = platformCapabilities();
+  const { binding } = loadBinding();
+  if (!capabilities.lock || binding === null) {
     if (!warned) {
       warned = true;
+      const why =
+        capabilities.addonError !== null
+          ? `the native addon could not be loaded (${capabilities.addonError.message})`
+          : `the native addon has no file lock on this platform (${process.platform})`;
+      const fix = capabilities.addonError !== null ? ' Reinstall with a prebuilt binary or a compiler.' : '';
       process.emitWarning(
-        `fs-append-only: the native addon could not be loaded (${error.message}), so appends to ${path} take no ` +
-          'cross-process lock: only one process may write a log at a time. Reinstall with a prebuilt binary or a compiler.',
+        `fs-append-only: ${why}, so appends to ${path} take no cross-process lock: only one process may write a log at a time.${fix}`,
         { code: 'FS_APPEND_ONLY_NO_LOCK' },
       );
     }
-    return { tryAcquire: () => true, acquire: () => undefined, release: () => undefined };
+    return NO_LOCK;
   }
   return {
     tryAcquire: () => binding.lockSync(fd, TRY),

@@ -63,6 +63,7 @@ async function main() {
     assert.strictEqual(addon.filesystemNameSync(bytes(dir)).length > 0, true);
     assert.strictEqual(code(() => addon.filesystemNameSync(bytes(path.join(dir, 'missing')))), 'ENOENT');
 
+    assert.strictEqual(addon.lockMethod, 'flock');
     const fd = fs.openSync(file, 'r');
     assert.strictEqual(addon.lockSync(fd, 1), true);
     addon.lockSync(fd, 2);
