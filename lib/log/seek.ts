@@ -1,14 +1,17 @@
 // Finds where in a log the records from a given seq start, by bisecting byte offsets instead of reading from the start.
 //
-// Every writer of this format gives each record the next seq, so seq grows with the byte offset. A probe
-// reads a window at an offset, skips to the next line start and parses the records there; the search
-// keeps a line start `lo` with only smaller seqs before it. It reads a few windows, not the file.
+// Every writer of this format gives each record the next seq, chained to the one before (prev is its
+// hash), so seq grows with the byte offset. A probe reads a window at an offset, skips to the next line
+// start and parses the records there; the search keeps a line start `lo` with only smaller seqs before
+// it, and reads a few windows, not the file.
 //
-// Reading from `lo` must give exactly what a scan from byte 0 gives (readLog checks nothing, and the
-// scan keeps every record with seq >= from wherever it is). That holds when seqs never decrease through
-// the file. A tampered file may break that anywhere; what the probes read is checked, and wherever they
-// saw seqs decrease the search gives up and the caller scans from byte 0. A record whose seq was raised
-// in bytes no probe read cannot be seen without reading them: only verifyLog() reads everything.
+// Reading from `lo` must give exactly what a scan from byte 0 gives: readLog() checks nothing, and the
+// scan keeps every record with seq >= from wherever it is. That holds when seqs grow through the file.
+// Tampering can break that, so anything unusual in what the probes read sends the caller back to byte 0:
+// records in a window that do not follow each other (seq + 1, prev = the hash before), probes whose seqs
+// go down, or records from the one before `lo` up to the first wanted one that do not follow each other
+// (a spliced or cut log). A seq raised in bytes no probe read cannot be seen without reading them: only
+// verifyLog() reads everything.
 import type { FileHandle } from 'node:fs/promises';
 
 import { MAX_RECORD_BYTES, parseLine } from './format';
@@ -24,6 +27,8 @@ interface Seen {
   /** Where the next line starts. */
   end: number;
   seq: number;
+  prev: string;
+  hash: string;
 }
 
 async function readWindow(file: FileHandle, position: number, length: number): Promise<Buffer> {
@@ -50,7 +55,7 @@ async function probe(file: FileHandle, size: number, at: number, length: number)
     if (newline === -1) return records;
     if (newline - start <= MAX_RECORD_BYTES) {
       const parsed = parseLine(bytes.subarray(start, newline));
-      if (parsed !== null) records.push({ offset: from + start, end: from + newline + 1, seq: parsed.seq });
+      if (parsed !== null) records.push({ offset: from + start, end: from + newline + 1, seq: parsed.seq, prev: parsed.prev, hash: parsed.hash });
     }
     start = newline + 1;
   }
@@ -59,6 +64,24 @@ async function probe(file: FileHandle, size: number, at: number, length: number)
 function nonDecreasing(records: Seen[]): boolean {
   for (let i = 1; i < records.length; i += 1) if (records[i]!.seq < records[i - 1]!.seq) return false;
   return true;
+}
+
+/** Whether `next` is the record a writer appends after `record`. */
+const follows = (next: Seen, record: Seen): boolean => next.seq === record.seq + 1 && next.prev === record.hash;
+
+function chained(records: Seen[]): boolean {
+  for (let i = 1; i < records.length; i += 1) if (!follows(records[i]!, records[i - 1]!)) return false;
+  return true;
+}
+
+/** The records of the first window at `at` that holds any, growing it up to a whole record's room. */
+async function probeGrowing(file: FileHandle, size: number, at: number, windowBytes: number): Promise<{ records: Seen[]; reached: number }> {
+  for (let length = windowBytes; ; length *= 4) {
+    const window = Math.min(length, MAX_WINDOW_BYTES);
+    const records = await probe(file, size, at, window);
+    const reached = at - 1 + window;
+    if (records.length > 0 || window >= MAX_WINDOW_BYTES || reached >= size) return { records, reached };
+  }
 }
 
 /**
@@ -71,14 +94,10 @@ export async function findStart(file: FileHandle, size: number, from: number, wi
   const seen: Seen[] = [];
   while (hi - lo > windowBytes) {
     const mid = lo + Math.floor((hi - lo) / 2);
-    let records: Seen[] = [];
-    for (let length = windowBytes; records.length === 0; length *= 4) {
-      records = await probe(file, size, mid, Math.min(length, MAX_WINDOW_BYTES));
-      if (length >= MAX_WINDOW_BYTES || mid + length >= size) break;
-    }
+    const { records } = await probeGrowing(file, size, mid, windowBytes);
     // No record near mid (damage, or a line longer than a record): scanning from lo is still right.
     if (records.length === 0) break;
-    if (!nonDecreasing(records)) return 0;
+    if (!chained(records)) return 0;
     seen.push(...records);
     const firstWanted = records.findIndex((record) => record.seq >= from);
     if (firstWanted === -1) {
@@ -92,8 +111,27 @@ export async function findStart(file: FileHandle, size: number, from: number, wi
       break;
     }
   }
+  if (lo === 0) return 0;
   // Every probed record must agree: seqs in file order never decrease, and none before lo is wanted.
   seen.sort((a, b) => a.offset - b.offset);
   if (!nonDecreasing(seen) || seen.some((record) => record.offset < lo && record.seq >= from)) return 0;
-  return lo;
+  return (await landingHolds(file, size, lo, seen.find((record) => record.end === lo)!, from, windowBytes)) ? lo : 0;
+}
+
+/**
+ * From the record that ends at lo (`before`), each record must follow the one before it up to the first
+ * wanted one (or the end of the file): a log spliced or cut there shows a gap.
+ */
+async function landingHolds(file: FileHandle, size: number, lo: number, before: Seen, from: number, windowBytes: number): Promise<boolean> {
+  for (let length = windowBytes; ; length *= 4) {
+    const window = Math.min(length, MAX_WINDOW_BYTES);
+    let previous = before;
+    for (const record of await probe(file, size, lo, window)) {
+      if (!follows(record, previous)) return false;
+      if (record.seq >= from) return true;
+      previous = record;
+    }
+    if (lo - 1 + window >= size) return true;
+    if (window >= MAX_WINDOW_BYTES) return false;
+  }
 }
