@@ -152,7 +152,7 @@ async function eachFile(files: string[], run: (file: string, prefix: string) => 
 // turn with one write and one fdatasync), but no more than this many at once, so memory stays bounded.
 const MAX_IN_FLIGHT = 4096;
 
-/** What reached the log before a failure, for the message that reports it. */
+/** Which stdin lines reached the log, for the message that reports a failure. */
 class Appended {
   issued = 0; // non-empty lines handed to append()
   count = 0; // of those, acknowledged
@@ -160,7 +160,6 @@ class Appended {
   lastLine = 0;
   firstSeq = 0;
   lastSeq = 0;
-  blankBetween = false;
 
   acknowledge(line: number, seq: number): void {
     if (this.count === 0 || line < this.firstLine) [this.firstLine, this.firstSeq] = [line, seq];
@@ -168,19 +167,29 @@ class Appended {
     this.count += 1;
   }
 
-  describe(): string {
+  /** `issuedBefore`: how many non-empty lines were handed to append() before the failing line. */
+  describe(failingLine: number, issuedBefore: number): string {
     if (this.count === 0) return 'nothing was appended';
     const seqs = this.count === 1 ? `seq ${this.firstSeq}` : `seq ${this.firstSeq} to ${this.lastSeq}`;
-    if (this.count < this.issued) return `${this.count} of the ${this.issued} non-empty lines before it were appended (${seqs})`;
+    if (this.count !== issuedBefore || this.lastLine > failingLine) {
+      // A failed write: some of the lines around the failing one were not acknowledged.
+      return `${this.count} non-empty lines from line ${this.firstLine} to ${this.lastLine} were appended (${seqs}), the others were not acknowledged`;
+    }
     if (this.count === 1) return `line ${this.firstLine} was appended (${seqs})`;
     const which = this.lastLine - this.firstLine + 1 === this.count ? 'lines' : `the ${this.count} non-empty lines of lines`;
     return `${which} ${this.firstLine} to ${this.lastLine} were appended (${seqs})`;
   }
 }
 
+interface Failure {
+  line: number;
+  issuedBefore: number;
+  error: unknown;
+}
+
 async function appendLines(log: AppendOnlyLog): Promise<void> {
   const appended = new Appended();
-  let failure: { line: number; error: unknown } | null = null;
+  let failure: Failure | null = null;
   let inFlight: Promise<void>[] = [];
   let lineNumber = 0;
   for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
@@ -193,16 +202,16 @@ async function appendLines(log: AppendOnlyLog): Promise<void> {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      failure = { line: lineNumber, error: new Error(`is not JSON: ${(error as Error).message}`) };
+      failure = { line: lineNumber, issuedBefore: appended.issued, error: new Error(`is not JSON: ${(error as Error).message}`) };
       break;
     }
     const number = lineNumber;
-    appended.issued += 1;
+    const issuedBefore = appended.issued++;
     inFlight.push(
       log.append(value).then(
         (head) => appended.acknowledge(number, head.seq),
         (error: unknown) => {
-          if (failure === null || number < failure.line) failure = { line: number, error };
+          if (failure === null || number < failure.line) failure = { line: number, issuedBefore, error };
         },
       ),
     );
@@ -213,9 +222,10 @@ async function appendLines(log: AppendOnlyLog): Promise<void> {
   }
   await Promise.all(inFlight);
   if (failure !== null) {
-    const { line, error } = failure as { line: number; error: unknown };
+    const { line, issuedBefore, error } = failure as Failure;
     const message = (error as Error).message;
-    throw new Error(`stdin line ${line} ${message.startsWith('is not JSON') ? message : `could not be appended: ${message}`}; ${appended.describe()}`);
+    const what = message.startsWith('is not JSON') ? message : `could not be appended: ${message}`;
+    throw new Error(`stdin line ${line} ${what}; ${appended.describe(line, issuedBefore)}`);
   }
 }
 
