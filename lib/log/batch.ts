@@ -25,12 +25,12 @@ interface Entry {
 
 export class Batch {
   #lines: string[] = [];
-  #chars = 0;
+  #bytes = 0;
   #entries: Entry[] = [];
 
   add(record: EncodedRecord, owner: Owner, waiter: Waiter | null): void {
     this.#lines.push(record.line);
-    this.#chars += record.line.length;
+    this.#bytes += Buffer.byteLength(record.line);
     this.#entries.push({ head: record.head, owner, waiter });
   }
 
@@ -38,9 +38,9 @@ export class Batch {
     return this.#lines.length === 0;
   }
 
-  /** The buffered lines' length in characters (bytes for ASCII), to bound memory. */
-  get chars(): number {
-    return this.#chars;
+  /** The buffered lines' length in bytes: it bounds memory, and counts toward a segment's size. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /**
@@ -53,7 +53,7 @@ export class Batch {
     const lines = this.#lines;
     const entries = this.#entries;
     this.#lines = [];
-    this.#chars = 0;
+    this.#bytes = 0;
     this.#entries = [];
     if (lines.length === 0) return { syncing: [], failure: null };
     let kept = entries.length;

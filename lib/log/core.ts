@@ -1,22 +1,53 @@
-// What the parts of a writer share: the open file, the chain, and how failures are explained.
-import type { Chain } from './chain';
-import { explainLogFailure } from './errors';
+// What the parts of a writer share: the lock, the open file (the active segment of a directory log),
+// the chain, and how failures are explained.
+import type { Chain, EncodedRecord } from './chain';
+import type { LogDirectory } from './directory';
+import { explainLogFailure, logSealedError } from './errors';
 import type { SigningKey } from './format';
+import type { FileLock } from './lock';
 import type { LogFile } from './log-file';
 import { catchUp } from './recovery';
 
 export class LogCore {
   constructor(
-    readonly file: LogFile,
+    /** The file records are appended to: for a directory log, its active segment (it changes at rotation). */
+    public file: LogFile,
+    readonly lock: FileLock,
     readonly chain: Chain,
-    /** The path named in errors: the one the file was first opened by. */
+    /** The path named in errors: the file, or the directory of a segmented log. */
     readonly path: string,
+    readonly directory: LogDirectory | null,
   ) {}
 
   explain = (error: unknown): unknown => explainLogFailure(error instanceof Error && error.name === 'WriteFailure' ? error.cause : error, this.path);
 
   /** Under the lock: continue from what the file holds, closing any bytes after its last record. */
   catchUp(key: SigningKey | null): void {
-    catchUp(this.file, this.chain, key, this.path);
+    if (this.directory !== null) return this.directory.catchUp(this, key);
+    const tail = catchUp(this.file, this.chain, key, this.path);
+    if (tail?.headLine?.type === 'seal') throw logSealedError(this.path);
+  }
+
+  /**
+   * Under the lock: encodes the next data record. When it would take the active segment past its
+   * rotation limit, `writePending` first writes what is encoded and not yet written (`pendingBytes`),
+   * the segment is sealed, and the record opens the next one.
+   */
+  nextData(dataJson: string, key: SigningKey | null, pendingBytes: number, writePending: () => void): EncodedRecord {
+    const directory = this.directory;
+    if (directory === null || directory.policy === null) return this.chain.next(dataJson, 'data', key);
+    const before = this.chain.head;
+    const record = this.chain.next(dataJson, 'data', key);
+    const now = Date.now();
+    if (directory.due(this.file.end + pendingBytes, Buffer.byteLength(record.line), now)) {
+      this.chain.reset(before);
+      writePending();
+      directory.rotate(this, key);
+      const opening = this.chain.next(dataJson, 'data', key);
+      directory.noteRecord(now);
+      return opening;
+    }
+    directory.noteRecord(now);
+    return record;
   }
 }

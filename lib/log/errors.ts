@@ -53,6 +53,24 @@ export function keyMismatchError(path: string, keyId: string, seq: number): Appe
   );
 }
 
+export function logSealedError(path: string): AppendOnlyError {
+  const fix = 'A sealed log is finished: append to a new log (or, for a directory log, restore its missing segments)';
+  return new AppendOnlyError(`ERR_LOG_SEALED: the log ${path} ends with a seal record, so nothing more may be appended to it. ${fix}.`, {
+    code: 'ERR_LOG_SEALED',
+    path,
+    fix,
+  });
+}
+
+export function notADirectoryLogError(path: string): AppendOnlyError {
+  const fix = 'Pass the directory of a segmented log, or a file path without the rotate option';
+  return new AppendOnlyError(`ENOTDIR: ${path} is not a directory, and a log with rotation is a directory of segments. ${fix}.`, {
+    code: 'ENOTDIR',
+    path,
+    fix,
+  });
+}
+
 export function notALogError(path: string, reason: string): AppendOnlyError {
   const fix = 'Pass the path of a log written by fs-append-only, or of a new or empty file; the file was not modified';
   return new AppendOnlyError(`ERR_NOT_A_LOG: ${path} is not a log of this format (${reason}). ${fix}.`, {

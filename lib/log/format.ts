@@ -1,6 +1,9 @@
 // The log's file format: one JSON record per line, and exactly which bytes are hashed and signed.
 //
-//   {"seq":7,"ts":"2026-11-22T04:40:15.123Z","prev":"<64 hex>"[,"type":"recovery"][,"keyId":"k1"],"data":<JSON>[,"sig":"<64 hex>"],"hash":"<64 hex>"}\n
+//   {"seq":7,"ts":"2026-11-22T04:40:15.123Z","prev":"<64 hex>"[,"type":"<type>"][,"keyId":"k1"],"data":<JSON>[,"sig":"<64 hex>"],"hash":"<64 hex>"}\n
+//
+// type is absent for appended data; the library writes "recovery" (closing torn or foreign bytes),
+// "seal" (ending a segment or a finished log) and "prune" (naming the segments retention removed).
 //
 // hash = SHA-256 of the line's bytes from "{" up to, not including, ',"hash":' (so it covers the signature).
 // sig  = HMAC-SHA256(secret, the line's bytes from "{" up to, not including, ',"sig":').
@@ -18,7 +21,7 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 /** Key ids are stored unescaped: letters, digits and . _ : - only. */
 export const KEY_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export type RecordType = 'data' | 'recovery';
+export type RecordType = 'data' | 'recovery' | 'seal' | 'prune';
 
 export interface Head {
   seq: number;
@@ -82,7 +85,7 @@ export interface ParsedLine {
   signedBytes: Buffer | null;
 }
 
-const HEADER = /^\{"seq":(0|[1-9]\d{0,15}),"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)","prev":"([0-9a-f]{64})"(,"type":"recovery")?(,"keyId":"([A-Za-z0-9._:-]{1,64})")?,"data":/;
+const HEADER = /^\{"seq":(0|[1-9]\d{0,15}),"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)","prev":"([0-9a-f]{64})"(?:,"type":"(recovery|seal|prune)")?(,"keyId":"([A-Za-z0-9._:-]{1,64})")?,"data":/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
@@ -119,7 +122,7 @@ export function parseLine(line: Buffer): ParsedLine | null {
     seq: Number(header[1]),
     ts: header[2]!,
     prev: header[3]!,
-    type: header[4] !== undefined ? 'recovery' : 'data',
+    type: (header[4] as RecordType | undefined) ?? 'data',
     keyId,
     hash,
     sig,

@@ -4,7 +4,6 @@ import { isAbsolute, resolve } from 'node:path';
 
 import { type Target } from '../paths';
 import { logReplacedError, notARegularFileError } from './errors';
-import { type FileLock, lockFor } from './lock';
 
 /** A write that failed part-way: `written` bytes reached the file before `cause`. */
 export class WriteFailure extends Error {
@@ -54,7 +53,6 @@ function openOrCreate(path: string | Buffer): { fd: number; created: boolean } {
 
 export class LogFile {
   readonly fd: number;
-  readonly lock: FileLock;
   readonly dev: number;
   readonly ino: number;
   /** The file's size after the last write this process knows of; -1 when it must be read again. */
@@ -63,11 +61,10 @@ export class LogFile {
   readonly #targets = new Map<string, { target: Target; handles: number }>();
   #closed = false;
 
-  private constructor(fd: number, stats: Stats, target: Target) {
+  private constructor(fd: number, stats: Stats) {
     this.fd = fd;
     this.dev = stats.dev;
     this.ino = stats.ino;
-    this.lock = lockFor(fd, target.text);
   }
 
   /** Opens (creating with mode 0o640) the file at `target`, which must be absolute. */
@@ -84,7 +81,9 @@ export class LogFile {
       closeSync(fd);
       throw notARegularFileError(target.text, stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device');
     }
-    return { file: new LogFile(fd, stats, target), created };
+    const file = new LogFile(fd, stats);
+    file.addPath(target);
+    return { file, created };
   }
 
   addPath(target: Target): void {

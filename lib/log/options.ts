@@ -1,6 +1,9 @@
 // AppendOnlyLog.open()'s options and signing keys: checked once, at the public boundary.
 import { checkOptions, invalidArgType, invalidArgValue, outOfRange } from '../validate';
 import { KEY_ID_PATTERN, type SigningKey } from './format';
+import { type RotateOptions, type RotationPolicy, parseRotate } from './rotation';
+
+export type { RotateOptions } from './rotation';
 
 export interface LogKey {
   /** Stored in every record it signs: letters, digits and . _ : - (1 to 64). */
@@ -16,15 +19,18 @@ export interface OpenOptions {
   key?: LogKey;
   /** 'sync' (default): append() resolves once the record is on disk. 'none': the OS flushes when it likes. */
   durability?: 'sync' | 'none';
+  /** Make the log a directory of segments, sealed and started in turn by size or time. */
+  rotate?: RotateOptions;
 }
 
 export interface ParsedOptions {
   protect: boolean | 'required';
   key: SigningKey | null;
   durable: boolean;
+  rotate: RotationPolicy | null;
 }
 
-const OPEN_OPTIONS = ['protect', 'key', 'durability'] as const;
+const OPEN_OPTIONS = ['protect', 'key', 'durability', 'rotate'] as const;
 
 export function toSigningKey(key: unknown, name: string): SigningKey {
   if (key === undefined) throw invalidArgType(name, 'of type object', key);
@@ -55,5 +61,10 @@ export function parseOpenOptions(options: unknown): ParsedOptions {
     if (typeof durability !== 'string') throw invalidArgType('options.durability', 'of type string', durability);
     throw invalidArgValue('options.durability', "must be 'sync' or 'none'", durability);
   }
-  return { protect, key: key === undefined ? null : toSigningKey(key, 'options.key'), durable: durability === 'sync' };
+  return {
+    protect,
+    key: key === undefined ? null : toSigningKey(key, 'options.key'),
+    durable: durability === 'sync',
+    rotate: parseRotate(given.rotate),
+  };
 }

@@ -55,13 +55,13 @@ export class LockQueue {
    */
   async critical(key: SigningKey | null, section: () => void): Promise<void> {
     for (let delay = 1; ; delay = Math.min(delay * 2, 32)) {
-      if (!this.session.holding && this.core.file.lock.tryAcquire()) {
+      if (!this.session.holding && this.core.lock.tryAcquire()) {
         try {
           this.core.catchUp(key);
           section();
           return;
         } finally {
-          this.core.file.lock.release();
+          this.core.lock.release();
         }
       }
       await sleep(delay);
@@ -71,7 +71,7 @@ export class LockQueue {
   /** Writes everything queued now, on this thread: waits for the lock (`wait`) or gives up when it is held. */
   writeNowSync(wait: boolean): void {
     if (this.#pending.length === 0 || this.session.holding) return;
-    const lock = this.core.file.lock;
+    const lock = this.core.lock;
     if (wait) lock.acquire();
     else if (!lock.tryAcquire()) return;
     try {
@@ -115,19 +115,23 @@ export class LockQueue {
   // Under the lock, after catching up. Returns the waiters that still need fdatasync.
   #writeBatch(batch: Pending[]): Waiter[] {
     const records = new Batch();
-    for (const pending of batch) {
-      const record = this.core.chain.next(pending.dataJson, 'data', pending.key);
-      pending.waiter.head = record.head;
-      records.add(record, pending.owner, pending.waiter);
-    }
-    const { syncing, failure } = records.write(this.core.file, this.core.explain);
-    if (failure !== null) {
+    const syncing: Waiter[] = [];
+    const write = (): void => {
+      const written = records.write(this.core.file, this.core.explain);
+      syncing.push(...written.syncing);
+      if (written.failure === null) return;
       try {
         this.core.catchUp(batch[0]!.key);
       } catch {
         // reported by the next append
       }
+    };
+    for (const pending of batch) {
+      const record = this.core.nextData(pending.dataJson, pending.key, records.bytes, write);
+      pending.waiter.head = record.head;
+      records.add(record, pending.owner, pending.waiter);
     }
+    write();
     return syncing;
   }
 

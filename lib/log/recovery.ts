@@ -3,10 +3,10 @@ import { fstatSync } from 'node:fs';
 
 import type { Chain } from './chain';
 import { notALogError } from './errors';
-import type { SigningKey } from './format';
+import type { Head, SigningKey } from './format';
 import type { RecoveryData } from './junk';
 import type { LogFile } from './log-file';
-import { NotALogError, hashRange, readAt, readTail } from './tail';
+import { NotALogError, type TailState, hashRange, readAt, readTail } from './tail';
 
 /** Closes bytes after the last record: a record line always ends with "}", so one ending "~" never parses. */
 const TERMINATOR = Buffer.from('~\n');
@@ -17,22 +17,28 @@ const TERMINATOR = Buffer.from('~\n');
  * are closed with "~\n" and a recovery record naming their offset, length and SHA-256, so the log
  * keeps recording whatever was done to it; verifyLog still reports bytes no crash could leave.
  */
-export function catchUp(file: LogFile, chain: Chain, key: SigningKey | null, path: string): void {
+export function catchUp(file: LogFile, chain: Chain, key: SigningKey | null, path: string, base: Head | null = null): TailState | null {
   const stats = fstatSync(file.fd);
   file.checkStillThere(stats);
   const size = stats.size;
-  if (size === file.end) return;
+  if (size === file.end) return null;
   let tail;
   try {
-    tail = readTail(file.fd, size);
+    tail = readTail(file.fd, size, base);
   } catch (error) {
     if (error instanceof NotALogError) throw notALogError(path, error.reason);
     throw error;
   }
   chain.reset(tail.head);
   file.end = tail.headEnd;
-  if (tail.after === 'none') return;
+  // A sealed segment is left as it is: the caller moves on to the segment its seal names.
+  if (tail.after === 'none' || tail.headLine?.type === 'seal') return tail;
+  recover(file, chain, key, tail);
+  return tail;
+}
 
+function recover(file: LogFile, chain: Chain, key: SigningKey | null, tail: TailState): void {
+  const size = tail.size;
   const from = tail.headEnd;
   const endsLine = readAt(file.fd, size - 1, 1)[0] === 0x0a;
   const terminator = endsLine ? Buffer.alloc(0) : TERMINATOR;

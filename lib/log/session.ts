@@ -49,14 +49,14 @@ export class Session {
   /** Takes the lock without waiting and catches up once; false when another process holds it. */
   enter(key: SigningKey | null): boolean {
     if (this.#holding) return true;
-    if (!this.core.file.lock.tryAcquire()) return false;
+    if (!this.core.lock.tryAcquire()) return false;
     this.#holding = true;
     this.#key = key;
     try {
       this.core.catchUp(key);
     } catch (error) {
       this.#holding = false;
-      this.core.file.lock.release();
+      this.core.lock.release();
       throw error;
     }
     setImmediate(() => {
@@ -65,9 +65,14 @@ export class Session {
     return true;
   }
 
+  /** Bytes encoded and not written yet: they count toward the active segment's size. */
+  get pendingBytes(): number {
+    return this.#batch.bytes;
+  }
+
   add(record: EncodedRecord, owner: Owner, waiter: Waiter | null): void {
     this.#batch.add(record, owner, waiter);
-    if (this.#batch.chars >= BUFFER_BYTES) this.write();
+    if (this.#batch.bytes >= BUFFER_BYTES) this.write();
     if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
   }
 
@@ -92,7 +97,7 @@ export class Session {
   end(): void {
     this.write();
     this.#holding = false;
-    this.core.file.lock.release();
+    this.core.lock.release();
     const waiters = this.#written.splice(0);
     if (waiters.length > 0) {
       const { fd } = this.core.file;
@@ -114,7 +119,7 @@ export class Session {
     this.write();
     this.#syncInLine();
     this.#holding = false;
-    this.core.file.lock.release();
+    this.core.lock.release();
     this.onEnd();
   }
 

@@ -3,11 +3,14 @@
 // flock belongs to an open file description, so two descriptors of one file in one process would lock
 // each other out: an appendSync() on one would wait for a lock only the other's next event-loop turn
 // can release. Every handle on a file therefore shares one descriptor, one chain and one session.
-import { fdatasyncSync } from 'node:fs';
+import { fdatasyncSync, fstatSync } from 'node:fs';
 
 import { type Owner, type Waiter } from './batch';
 import { Chain } from './chain';
 import { LogCore } from './core';
+import { LogDirectory } from './directory';
+import { lockFor } from './lock';
+import type { RotationPolicy } from './rotation';
 import type { Head, SigningKey } from './format';
 import { LogFile } from './log-file';
 import { LockQueue } from './queue';
@@ -33,8 +36,11 @@ export class SharedLog {
   readonly queue: LockQueue;
   #handles = 0;
 
-  private constructor(file: LogFile, path: string) {
-    this.core = new LogCore(file, new Chain(), path);
+  readonly #id: string;
+
+  private constructor(id: string, core: LogCore) {
+    this.#id = id;
+    this.core = core;
     this.session = new Session(this.core, () => this.queue.kick());
     this.queue = new LockQueue(this.core, this.session);
   }
@@ -43,17 +49,42 @@ export class SharedLog {
   static acquire(target: Target): { log: SharedLog; created: boolean } {
     const { file, created } = LogFile.open(target);
     const id = `${file.dev}:${file.ino}`;
-    let log = open.get(id);
-    if (log === undefined) {
-      log = new SharedLog(file, target.text);
-      open.set(id, log);
-      installExitHook();
-    } else {
+    const known = open.get(id);
+    if (known !== undefined) {
       file.close();
+      known.core.file.addPath(target);
+      return { log: known.#retain(), created };
     }
-    log.#handles += 1;
-    log.core.file.addPath(target);
-    return { log, created };
+    const log = new SharedLog(id, new LogCore(file, lockFor(file.fd, target.text), new Chain(), target.text, null));
+    return { log: log.#register(), created };
+  }
+
+  /** The shared writer of the directory log at `target` (absolute), created when `create` and missing. */
+  static acquireDirectory(target: Target, create: boolean, policy: RotationPolicy | null): { log: SharedLog; created: boolean } {
+    const { directory, file, created } = LogDirectory.open(target, create, policy);
+    const stats = fstatSync(directory.fd);
+    const id = `${stats.dev}:${stats.ino}`;
+    const known = open.get(id);
+    if (known !== undefined) {
+      file.close();
+      directory.close();
+      if (known.core.directory !== null) known.core.directory.policy ??= policy;
+      return { log: known.#retain(), created };
+    }
+    const lock = lockFor(directory.fd, target.text);
+    const log = new SharedLog(id, new LogCore(file, lock, new Chain(), target.text, directory));
+    return { log: log.#register(), created };
+  }
+
+  #register(): this {
+    open.set(this.#id, this);
+    installExitHook();
+    return this.#retain();
+  }
+
+  #retain(): this {
+    this.#handles += 1;
+    return this;
   }
 
   get head(): Head | null {
@@ -65,7 +96,7 @@ export class SharedLog {
     if (this.queue.isEmpty) {
       try {
         if (this.session.enter(key)) {
-          const record = this.core.chain.next(dataJson, 'data', key);
+          const record = this.core.nextData(dataJson, key, this.session.pendingBytes, () => this.session.write());
           if (!durable) {
             this.session.add(record, owner, null);
             return Promise.resolve(record.head);
@@ -84,10 +115,9 @@ export class SharedLog {
 
   /** Writes one record before returning, blocking the thread if it must wait for the lock. */
   appendSync(owner: Owner, durable: boolean, dataJson: string, key: SigningKey | null): Head {
-    const { file, chain } = this.core;
     try {
       if (this.session.holding) {
-        const record = chain.next(dataJson, 'data', key);
+        const record = this.core.nextData(dataJson, key, this.session.pendingBytes, () => this.session.write());
         let result: { head?: Head; error?: unknown } = {};
         const waiter: Waiter = {
           head: record.head,
@@ -98,18 +128,18 @@ export class SharedLog {
         this.session.add(record, owner, waiter);
         const failure = this.session.write();
         if (failure !== null && result.head === undefined) throw failure;
-        if (durable) fdatasyncSync(file.fd);
+        if (durable) fdatasyncSync(this.core.file.fd);
         return record.head;
       }
-      file.lock.acquire();
+      this.core.lock.acquire();
       try {
         this.core.catchUp(key);
-        const record = chain.next(dataJson, 'data', key);
-        file.writeAll(Buffer.from(record.line));
-        if (durable) fdatasyncSync(file.fd);
+        const record = this.core.nextData(dataJson, key, 0, () => undefined);
+        this.core.file.writeAll(Buffer.from(record.line));
+        if (durable) fdatasyncSync(this.core.file.fd);
         return record.head;
       } finally {
-        file.lock.release();
+        this.core.lock.release();
       }
     } catch (error) {
       throw this.core.explain(error);
@@ -144,12 +174,20 @@ export class SharedLog {
     }
   }
 
+  /** Seals the active segment now and starts the next (directory logs). */
+  async rotate(key: SigningKey | null): Promise<void> {
+    const directory = this.core.directory!;
+    await this.flush();
+    await this.queue.critical(key, () => directory.rotate(this.core, key));
+  }
+
   /** One handle fewer; the file closes with the last. */
   release(target: Target): void {
     this.#handles -= 1;
-    this.core.file.removePath(target);
+    if (this.core.directory === null) this.core.file.removePath(target);
     if (this.#handles > 0) return;
-    open.delete(`${this.core.file.dev}:${this.core.file.ino}`);
+    open.delete(this.#id);
     this.core.file.close();
+    this.core.directory?.close();
   }
 }

@@ -7,7 +7,7 @@ import { GENESIS, type Head, MAX_RECORD_BYTES, type ParsedLine, hashMatches, par
 import { CRASH_CHECK_BYTES, type NextRecord, isCrashLine } from './junk';
 
 export interface TailState {
-  /** The last valid record, or null for a new log (or one holding only torn bytes). */
+  /** The last valid record (or the base given), or null for a new log (or one holding only torn bytes). */
   head: Head | null;
   /** The head's line as parsed (its key id and signature), or null. */
   headLine: ParsedLine | null;
@@ -135,17 +135,18 @@ export function classifyAfter(fd: number, from: number, size: number, next: Next
 /**
  * The head of the log in `fd` and what follows it. A file whose end holds no valid record is refused
  * (NotALogError) unless it starts like a log: then it is a log with bytes someone else appended,
- * searched back as far as it takes.
+ * searched back as far as it takes. `base` is the record before the file's first (the previous
+ * segment's seal); a file with no record of its own has it as head.
  */
-export function readTail(fd: number, size: number): TailState {
-  if (size === 0) return { head: null, headLine: null, headEnd: 0, size, after: 'none' };
+export function readTail(fd: number, size: number, base: Head | null = null): TailState {
+  if (size === 0) return { head: base, headLine: null, headEnd: 0, size, after: 'none' };
   let found = findLastRecord(fd, size, Math.max(0, size - FIRST_WINDOW));
   if (found === null && size > FIRST_WINDOW) found = findLastRecord(fd, size, Math.max(0, size - MAX_SEARCH_BYTES));
   if (found === null && size > MAX_SEARCH_BYTES && startsLikeLog(fd, size)) found = findLastRecord(fd, size, 0);
   if (found === null) {
-    // A file of nothing but crash debris is a new log whose first append was torn.
-    const after = classifyAfter(fd, 0, size, { seq: 1, prev: GENESIS });
-    if (after === 'torn') return { head: null, headLine: null, headEnd: 0, size, after };
+    // A file of nothing but crash debris is a new log (or segment) whose first append was torn.
+    const after = classifyAfter(fd, 0, size, { seq: (base?.seq ?? 0) + 1, prev: base?.hash ?? GENESIS });
+    if (after === 'torn') return { head: base, headLine: null, headEnd: 0, size, after };
     const searched = Math.min(size, MAX_SEARCH_BYTES);
     throw new NotALogError(searched < size ? `no valid record in the last ${searched} bytes, and it does not start with one` : 'it holds no valid record');
   }

@@ -1,18 +1,49 @@
 // AppendOnlyLog: the public writer of a hash-chained JSON Lines log, a thin handle on the shared writer.
-import { fstatSync } from 'node:fs';
+import { fstatSync, lstatSync, rmdirSync } from 'node:fs';
 
 import { protectAppendOnlySync } from '../attributes';
 import { type PathLike, type Target, toTarget } from '../paths';
 import type { Owner } from './batch';
-import { explainLogFailure, keyMismatchError, logClosedError, lostRecordsError } from './errors';
+import { explainLogFailure, keyMismatchError, logClosedError, lostRecordsError, notADirectoryLogError } from './errors';
 import { type Head, type SigningKey, signatureMatches } from './format';
 import { resolveTarget } from './log-file';
 import { type LogKey, type OpenOptions, type ParsedOptions, parseOpenOptions, toSigningKey } from './options';
 import { serializeData } from './serialize';
+import { listSegments } from './segments';
 import { SharedLog } from './shared';
 import { NotALogError, readTail } from './tail';
 
-export type { LogKey, OpenOptions } from './options';
+export type { LogKey, OpenOptions, RotateOptions } from './options';
+
+/**
+ * A file log, an existing directory log, or a directory log to create (a missing path with `rotate`).
+ * A directory without segments becomes a log only when `rotate` asks for one: opening some other
+ * directory by mistake stays EISDIR.
+ */
+function logKind(target: Target, rotating: boolean): 'file' | 'directory' | 'new-directory' {
+  let stats;
+  try {
+    stats = lstatSync(target.bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    return rotating ? 'new-directory' : 'file';
+  }
+  if (stats.isDirectory()) return rotating || listSegments(target.bytes).length > 0 ? 'directory' : 'file';
+  if (rotating && stats.isFile()) throw notADirectoryLogError(target.text);
+  return 'file';
+}
+
+/** open() failed after creating the log: remove what it created, if nothing else wrote to it. */
+function removeCreated(shared: SharedLog, target: Target): void {
+  const directory = shared.core.directory;
+  if (directory === null) return shared.core.file.removeIfUnused(target);
+  shared.core.file.removeIfUnused(directory.activeTarget);
+  try {
+    rmdirSync(target.bytes);
+  } catch {
+    // not empty, or flagged: left as it is
+  }
+}
 
 export class AppendOnlyLog {
   /** The log's absolute path (resolved when it was opened). */
@@ -46,7 +77,9 @@ export class AppendOnlyLog {
     let shared: SharedLog;
     let created: boolean;
     try {
-      ({ log: shared, created } = SharedLog.acquire(target));
+      const kind = logKind(target, parsed.rotate !== null);
+      ({ log: shared, created } =
+        kind === 'file' ? SharedLog.acquire(target) : SharedLog.acquireDirectory(target, kind === 'new-directory', parsed.rotate));
     } catch (error) {
       throw explainLogFailure(error, target.text);
     }
@@ -58,11 +91,23 @@ export class AppendOnlyLog {
       await shared.catchUp(parsed.key);
       if (parsed.protect !== false) log.#protect(parsed.protect === 'required');
     } catch (error) {
-      if (created) shared.core.file.removeIfUnused(target);
+      if (created) removeCreated(shared, target);
       shared.release(target);
       throw explainLogFailure(error, target.text);
     }
     return log;
+  }
+
+  /** Seals the active segment now and starts the next (a directory log; ENOTDIR for a single file). */
+  async rotate(): Promise<void> {
+    const refused = this.#refusal();
+    if (refused !== null) throw refused;
+    if (this.#shared.core.directory === null) throw notADirectoryLogError(this.path);
+    try {
+      await this.#shared.rotate(this.#key);
+    } catch (error) {
+      throw explainLogFailure(error, this.path);
+    }
   }
 
   /** The last record this process wrote or saw: { seq, hash }, or null for an empty log. */
@@ -143,6 +188,7 @@ export class AppendOnlyLog {
   // A secret that does not verify the last record its key id signed would sign every later record
   // with a key no verifier holds: refuse it. A signed log reopened without a key: say so once.
   #checkKey(): void {
+    // A directory log's head is checked once its active segment is caught up (its tail may be a seal).
     const { fd } = this.#shared.core.file;
     let line;
     try {
@@ -165,6 +211,12 @@ export class AppendOnlyLog {
   }
 
   #protect(required: boolean): void {
+    const directory = this.#shared.core.directory;
+    if (directory !== null) {
+      directory.protect = true;
+      directory.protectNow(required);
+      return;
+    }
     try {
       protectAppendOnlySync(this.#target.bytes, { strict: required });
     } catch (error) {

@@ -250,7 +250,7 @@ describe('option checks', () => {
     ['a misspelt protect', { protected: true }, 'ERR_INVALID_ARG_VALUE', 'options.protected'],
     ["verifyLog's keys", { keys: { k1: 'x'.repeat(32) } }, 'ERR_INVALID_ARG_VALUE', 'options.keys'],
     ['a durability of the wrong type', { durability: 5 }, 'ERR_INVALID_ARG_TYPE', 'options.durability'],
-    ['a protect of the wrong type', { protect: 'yes' }, 'ERR_INVALID_ARG_TYPE', 'options.protect'],
+    ['a protect of the wrong value', { protect: 'yes' }, 'ERR_INVALID_ARG_VALUE', 'options.protect'],
     ['a key that is a string', { key: 'k1' }, 'ERR_INVALID_ARG_TYPE', 'options.key'],
     ['an unknown durability', { durability: 'fast' }, 'ERR_INVALID_ARG_VALUE', 'options.durability'],
   ])('AppendOnlyLog.open refuses %s, %j, with a TypeError %s naming it, creating nothing', async (_, options, code, name) => {

@@ -1,0 +1,195 @@
+// A directory log: one chain across segment files, the active one sealed and the next started in turn.
+//
+// Every writer of the directory takes one flock on the directory itself, so all of them share one chain
+// and one rotation. Rotating is three steps, each safe to be killed after: (1) a seal record naming the
+// next segment is appended to the active one; (2) the next segment is created; (3) the flags change
+// (the new segment append-only, the sealed one immutable). A writer that finds its segment sealed, by
+// another process or by a rotation cut short, follows the seal to the segment it names, creating it if
+// it must, and sets the flags a cut-short rotation left undone. Nothing is ever renamed or deleted.
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
+
+import { protectAppendOnlySync, setImmutableSync } from '../attributes';
+import type { Target } from '../paths';
+import type { LogCore } from './core';
+import { logSealedError, notALogError, notADirectoryLogError } from './errors';
+import type { Head, SigningKey } from './format';
+import { LogFile } from './log-file';
+import { catchUp } from './recovery';
+import type { RotationPolicy } from './rotation';
+import { listSegments, sealedNext, segmentName } from './segments';
+import { readTail } from './tail';
+
+/** `dir/name` as the same kind of path the directory was given as (a Buffer keeps its bytes). */
+export function segmentTarget(dir: Target, name: string): Target {
+  if (typeof dir.bytes === 'string') {
+    const text = `${dir.bytes}/${name}`;
+    return { bytes: text, text };
+  }
+  const bytes = Buffer.concat([dir.bytes, Buffer.from(`/${name}`)]);
+  return { bytes, text: bytes.toString() };
+}
+
+/** When the first record of a segment was written (its ts), or null for a segment with none. */
+function firstRecordTime(fd: number): number | null {
+  const start = Buffer.alloc(64);
+  const read = readSync(fd, start, 0, start.length, 0);
+  const match = /^\{"seq":\d+,"ts":"([^"]{24})"/.exec(start.toString('latin1', 0, read));
+  return match === null ? null : Date.parse(match[1]!);
+}
+
+export class LogDirectory {
+  readonly fd: number;
+  readonly target: Target;
+  /** The first opener's rotation; a later open with `rotate` sets it when there was none. */
+  policy: RotationPolicy | null;
+  /** Whether the flags are set as segments come and go (any handle asking is enough). */
+  protect: boolean = false;
+  /** The record before the active segment's first: the previous segment's seal. */
+  #base: Head | null = null;
+  /** When the active segment's first record was written, for rotation at UTC boundaries. */
+  #since: number | null = null;
+  #activeName: string;
+
+  private constructor(fd: number, target: Target, policy: RotationPolicy | null, activeName: string) {
+    this.fd = fd;
+    this.target = target;
+    this.policy = policy;
+    this.#activeName = activeName;
+  }
+
+  /**
+   * Opens the directory log at `target` (absolute; created when `create` and missing) and its active
+   * segment: the last one, or the first of a new log.
+   */
+  static open(target: Target, create: boolean, policy: RotationPolicy | null): { directory: LogDirectory; file: LogFile; created: boolean } {
+    let created = false;
+    if (create) {
+      try {
+        mkdirSync(target.bytes, { mode: 0o750 });
+        created = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    const fd = openSync(target.bytes, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      if (!fstatSync(fd).isDirectory()) throw notADirectoryLogError(target.text);
+      const names = listSegments(target.bytes);
+      const activeName = names[names.length - 1] ?? segmentName(1);
+      const directory = new LogDirectory(fd, target, policy, activeName);
+      const { file } = LogFile.open(segmentTarget(target, activeName));
+      // A segment with no record of its own continues from the previous segment's seal.
+      if (names.length > 1) directory.#base = directory.#lastRecordOf(names[names.length - 2]!);
+      return { directory, file, created };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  get activeName(): string {
+    return this.#activeName;
+  }
+
+  get activeTarget(): Target {
+    return segmentTarget(this.target, this.#activeName);
+  }
+
+  /**
+   * Under the directory lock: continue from what the active segment holds, following seals (another
+   * process rotated, or a rotation was cut short) to the segment that holds the head.
+   */
+  catchUp(core: LogCore, key: SigningKey | null): void {
+    for (;;) {
+      const tail = catchUp(core.file, core.chain, key, this.activeTarget.text, this.#base);
+      if (tail === null) return;
+      if (tail.headLine?.type !== 'seal') {
+        this.#since = firstRecordTime(core.file.fd);
+        return;
+      }
+      const next = sealedNext(tail.headLine);
+      if (next === null) throw logSealedError(this.target.text);
+      if (next === undefined) throw notALogError(this.activeTarget.text, `its seal record at seq ${tail.headLine.seq} names no segment`);
+      this.#moveTo(core, next, tail.head!);
+    }
+  }
+
+  /** Whether the active segment must be sealed before `adding` bytes join the `size` it holds (or will once written). */
+  due(size: number, adding: number, now: number): boolean {
+    const policy = this.policy;
+    if (policy === null || size === 0) return false;
+    if (policy.maxBytes !== null && size + adding > policy.maxBytes) return true;
+    return policy.periodMs !== null && this.#since !== null && Math.floor(now / policy.periodMs) > Math.floor(this.#since / policy.periodMs);
+  }
+
+  /** A record is going into the active segment at `now`. */
+  noteRecord(now: number): void {
+    this.#since ??= now;
+  }
+
+  /** Under the lock, with nothing pending: seals the active segment and starts the next. */
+  rotate(core: LogCore, key: SigningKey | null): void {
+    const next = segmentName((core.chain.head?.seq ?? 0) + 2);
+    const seal = core.chain.next(JSON.stringify({ next }), 'seal', key);
+    core.file.writeAll(Buffer.from(seal.line));
+    // What was written to the sealed segment must be on disk before 'sync' appends resolve; they wait
+    // on the new segment's fdatasync, which does not cover it.
+    fsyncSync(core.file.fd);
+    this.#moveTo(core, next, seal.head);
+  }
+
+  #moveTo(core: LogCore, next: string, seal: Head): void {
+    const sealed = this.activeTarget;
+    const { file } = LogFile.open(segmentTarget(this.target, next));
+    // The new entry must survive a power cut before records in it are acknowledged.
+    fsyncSync(this.fd);
+    core.file.close();
+    core.file = file;
+    this.#activeName = next;
+    this.#base = seal;
+    this.#since = null;
+    if (this.protect) {
+      this.#setFlags(() => protectAppendOnlySync(file.fd === -1 ? sealed.bytes : this.activeTarget.bytes));
+      this.#setFlags(() => setImmutableSync(sealed.bytes));
+    }
+    // Read the new segment (empty, or written by a writer that was killed) before writing to it.
+    const tail = catchUp(core.file, core.chain, null, this.activeTarget.text, seal);
+    if (tail?.headLine?.type === 'seal') this.#since = null;
+  }
+
+  /** Sets the flags the directory log asks for now: the directory and active segment append-only, the one before immutable. */
+  protectNow(required: boolean): void {
+    const names = listSegments(this.target.bytes);
+    const run = required ? (set: () => void) => set() : (set: () => void) => this.#setFlags(set);
+    run(() => protectAppendOnlySync(this.target.bytes, { strict: required }));
+    run(() => protectAppendOnlySync(this.activeTarget.bytes, { strict: required }));
+    const previous = names[names.indexOf(this.#activeName) - 1];
+    if (previous !== undefined) run(() => setImmutableSync(segmentTarget(this.target, previous).bytes, { strict: required }));
+  }
+
+  #setFlags(set: () => void): void {
+    try {
+      set();
+    } catch (error) {
+      process.emitWarning(`fs-append-only: ${this.target.text} is not fully protected by the OS: ${(error as Error).message}`, {
+        code: 'FS_APPEND_ONLY_UNPROTECTED',
+      });
+    }
+  }
+
+  #lastRecordOf(name: string): Head | null {
+    const target = segmentTarget(this.target, name);
+    const fd = openSync(target.bytes, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      return readTail(fd, fstatSync(fd).size).head;
+    } catch {
+      return null;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
