@@ -161,6 +161,15 @@ describe('fs-append-only', () => {
     expect(cli(['tail', audit.file, '-n', '1000']).stdout.trim().split('\n')).toHaveLength(31);
   });
 
+  it('tail into a reader that stops early (head, jq -e) is not an error', () => {
+    cli(['append', audit.file], Array.from({ length: 5000 }, (_, i) => `{"n":${i}}`).join('\n'));
+    // Far more than a pipe holds, so the tool is still writing when head closes the pipe.
+    const errors = join(audit.dir, 'stderr.txt');
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" tail "${audit.file}" -n 5000 2>"${errors}" | head -c 1 >/dev/null`], { encoding: 'utf8', timeout: 30_000 });
+    expect(piped.status).toBe(0);
+    expect(readFileSync(errors, 'utf8')).toBe('');
+  });
+
   it('signs with --key id=FILE and verifies with the keys', () => {
     const keyFile = join(audit.dir, 'k1.key');
     writeFileSync(keyFile, 'a secret of at least sixteen bytes\n');
