@@ -19,6 +19,15 @@ import type { RotationPolicy } from './rotation';
 import { listSegments, sealedNext, segmentName } from './segments';
 import { readTail } from './tail';
 
+/**
+ * The crash tests kill a writer between the steps of a rotation, as an OOM kill or a power cut would:
+ * FS_APPEND_ONLY_TEST_KILL_AT=sealed|created|flagged. Read once; unset in any real deployment.
+ */
+const KILL_AT = process.env.FS_APPEND_ONLY_TEST_KILL_AT;
+function killPoint(step: 'sealed' | 'created' | 'flagged'): void {
+  if (KILL_AT === step) process.kill(process.pid, 'SIGKILL');
+}
+
 /** `dir/name` as the same kind of path the directory was given as (a Buffer keeps its bytes). */
 export function segmentTarget(dir: Target, name: string): Target {
   if (typeof dir.bytes === 'string') {
@@ -135,7 +144,9 @@ export class LogDirectory {
     // What was written to the sealed segment must be on disk before 'sync' appends resolve; they wait
     // on the new segment's fdatasync, which does not cover it.
     fsyncSync(core.file.fd);
+    killPoint('sealed');
     this.#moveTo(core, next, seal.head);
+    killPoint('flagged');
   }
 
   #moveTo(core: LogCore, next: string, seal: Head): void {
@@ -143,13 +154,14 @@ export class LogDirectory {
     const { file } = LogFile.open(segmentTarget(this.target, next));
     // The new entry must survive a power cut before records in it are acknowledged.
     fsyncSync(this.fd);
+    killPoint('created');
     core.file.close();
     core.file = file;
     this.#activeName = next;
     this.#base = seal;
     this.#since = null;
     if (this.protect) {
-      this.#setFlags(() => protectAppendOnlySync(file.fd === -1 ? sealed.bytes : this.activeTarget.bytes));
+      this.#setFlags(() => protectAppendOnlySync(this.activeTarget.bytes));
       this.#setFlags(() => setImmutableSync(sealed.bytes));
     }
     // Read the new segment (empty, or written by a writer that was killed) before writing to it.

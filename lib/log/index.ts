@@ -13,3 +13,4 @@ export {
 } from './verify';
 export { MAX_RECORD_BYTES, type Head } from './format';
 export { MAX_DATA_BYTES } from './serialize';
+export { pruneLog, sealLog, type PruneOptions, type SealOptions } from './retention';

@@ -32,10 +32,3 @@ export function parseRotate(value: unknown): RotationPolicy | null {
   }
   return { maxBytes, periodMs };
 }
-
-/** Whether a segment that started at `since` (ms) and holds `size` bytes must be sealed before `adding` more. */
-export function mustRotate(policy: RotationPolicy, size: number, adding: number, since: number | null, now: number): boolean {
-  if (size === 0) return false; // a segment always takes its first record, however large
-  if (policy.maxBytes !== null && size + adding > policy.maxBytes) return true;
-  return policy.periodMs !== null && since !== null && Math.floor(now / policy.periodMs) > Math.floor(since / policy.periodMs);
-}

@@ -11,7 +11,7 @@ import { LogCore } from './core';
 import { LogDirectory } from './directory';
 import { lockFor } from './lock';
 import type { RotationPolicy } from './rotation';
-import type { Head, SigningKey } from './format';
+import type { Head, RecordType, SigningKey } from './format';
 import { LogFile } from './log-file';
 import { LockQueue } from './queue';
 import { Session } from './session';
@@ -143,6 +143,26 @@ export class SharedLog {
       }
     } catch (error) {
       throw this.core.explain(error);
+    }
+  }
+
+  /**
+   * Writes one record the library itself appends (a seal, a prune record) and syncs it, under the lock,
+   * after what is buffered or queued.
+   */
+  appendRecordSync(type: RecordType, dataJson: string, key: SigningKey | null): Head {
+    this.flushSync();
+    this.core.lock.acquire();
+    try {
+      this.core.catchUp(key);
+      const record = this.core.chain.next(dataJson, type, key);
+      this.core.file.writeAll(Buffer.from(record.line));
+      fdatasyncSync(this.core.file.fd);
+      return record.head;
+    } catch (error) {
+      throw this.core.explain(error);
+    } finally {
+      this.core.lock.release();
     }
   }
 
