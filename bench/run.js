@@ -12,8 +12,8 @@ const { auditEvent } = require('./event');
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick
-  ? { append: 20_000, durable: 2_000, fsyncEach: 300, verifyRecords: 20_000, hugeLogBytes: 0, getCalls: 5_000, cycleCalls: 1_000, spawnCalls: 5, reps: 1 }
-  : { append: 1_000_000, durable: 40_000, fsyncEach: 4_000, verifyRecords: 1_000_000, hugeLogBytes: 1024 ** 3, getCalls: 200_000, cycleCalls: 30_000, spawnCalls: 100, reps: 3 };
+  ? { rotation: 20_000, rotationSync: 2_000, append: 20_000, durable: 2_000, fsyncEach: 300, verifyRecords: 20_000, hugeLogBytes: 0, getCalls: 5_000, cycleCalls: 1_000, spawnCalls: 5, reps: 1 }
+  : { rotation: 300_000, rotationSync: 20_000, append: 1_000_000, durable: 40_000, fsyncEach: 4_000, verifyRecords: 1_000_000, hugeLogBytes: 1024 ** 3, getCalls: 200_000, cycleCalls: 30_000, spawnCalls: 100, reps: 3 };
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fsao-bench-'));
 const results = { date: new Date().toISOString(), quick, machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, platform: `${process.platform}-${process.arch}` }, scenarios: {} };
@@ -178,6 +178,20 @@ function memoryScenario() {
   results.scenarios.memory = Object.fromEntries(Object.entries(medians).map(([variant, run]) => [variant, { rssMB: Math.round(run.rssMB) }]));
 }
 
+function rotationScenario() {
+  const target = path.join(work, 'rotation');
+  const none = compare('rotation.js', ['rotating-none', 'single-none'], (variant) => [variant, SIZES.rotation, target]);
+  const sync = compare('rotation.js', ['rotating-sync', 'single-sync'], (variant) => [variant, SIZES.rotationSync, target]);
+  const runs = { ...none, ...sync };
+  table(`7. Awaited appends across rotations (a segment sealed every 1 MiB) vs one file`, [
+    ['writer', 'records/s', 'p50 us', 'p99 us', 'max us', 'segments'],
+    ...Object.entries(runs).map(([variant, run]) => [variant, fmt(run.records / run.seconds), fmt(run.p50us, 1), fmt(run.p99us, 1), fmt(run.maxus), fmt(run.segments)]),
+  ]);
+  target('rotation', "p99 append latency rotating / not rotating ('none') <= 1.5", none['rotating-none'].p99us / none['single-none'].p99us, 1.5, false);
+  target('rotation', "p99 append latency rotating / not rotating ('sync') <= 1.5", sync['rotating-sync'].p99us / sync['single-sync'].p99us, 1.5, false);
+  results.scenarios.rotation = Object.fromEntries(Object.entries(runs).map(([variant, run]) => [variant, { p50us: Number(run.p50us.toFixed(1)), p99us: Number(run.p99us.toFixed(1)), maxus: Math.round(run.maxus), segments: run.segments }]));
+}
+
 function importScenario() {
   const file = path.join(work, 'import.txt');
   fs.writeFileSync(file, 'x');
@@ -196,6 +210,7 @@ try {
   attributeScenario();
   memoryScenario();
   importScenario();
+  rotationScenario();
   console.log('\nTargets (ratios from this run)');
   for (const t of targets) console.log(`  ${t.met ? 'met   ' : 'missed'} ${t.description}: ${t.ratio}`);
   results.targets = targets;
