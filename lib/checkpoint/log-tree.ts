@@ -45,7 +45,8 @@ function matchesAt(view: Buffer, at: number, fixed: Buffer): boolean {
 }
 
 const isDigit = (byte: number): boolean => byte >= 0x30 && byte <= 0x39;
-const isLowerHex = (byte: number): boolean => isDigit(byte) || (byte >= 0x61 && byte <= 0x66);
+// The prev field is only checked to be hex (parseLine's rule), read into words nobody uses.
+const PREV_WORDS = new Int32Array(8);
 
 /**
  * The fast path: the seq of a plain data record (no type, no keyId) in view[start, end), reading the hash
@@ -73,7 +74,7 @@ export function plainRecordSeq(view: Buffer, start: number, end: number, words: 
   at += 24;
   if (!matchesAt(view, at, PREV_FIELD)) return -1;
   at += PREV_FIELD.length;
-  for (let i = 0; i < 64; i += 1) if (!isLowerHex(view[at + i]!)) return -1;
+  if (!hexBytesToWords(view, at, PREV_WORDS, 0)) return -1;
   at += 64;
   if (!matchesAt(view, at, DATA_FIELD)) return -1;
   // parseLine also needs data to be non-empty: the data starts after `"data":` and ends at the hash field.
@@ -242,6 +243,8 @@ export async function verifyCheckpoint(path: PathLike, note: string | Uint8Array
     const sink: RecordSink = {
       record(words, seq, parsed) {
         // parseAll: every record the native path leaves comes parsed.
+        // The native path may have taken the checkpoint's last record: anything after it is not judged.
+        if (range.size >= size) return false;
         const line = parsed!;
         const expected = range.size + 1;
         if (seq !== expected) return fail(seq, `record ${expected} is missing: the next record has seq ${seq}`);

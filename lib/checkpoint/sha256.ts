@@ -134,27 +134,24 @@ export function wordsToBytes(src: Int32Array, from: number, out: Uint8Array, at:
   }
 }
 
-// The value of each ASCII hex digit (lowercase and uppercase), -1 for anything else: 256 entries.
-const HEX_VALUE = new Int8Array(256).fill(-1);
+// The value of each lowercase hex digit, -1 for every other byte (the log writes lowercase only).
+const HEX_VALUE = new Int32Array(256).fill(-1);
 for (let i = 0; i < 10; i += 1) HEX_VALUE[0x30 + i] = i;
-for (let i = 0; i < 6; i += 1) {
-  HEX_VALUE[0x61 + i] = 10 + i;
-  HEX_VALUE[0x41 + i] = 10 + i;
-}
+for (let i = 0; i < 6; i += 1) HEX_VALUE[0x61 + i] = 10 + i;
 
 /**
  * 64 lowercase hex digits at `text[from]` (bytes of a line) as 8 words at `out[at]`. Returns false, leaving
- * `out` undefined, when any of them is not a lowercase hex digit (the log writes lowercase only).
+ * `out` undefined, when any of them is not a lowercase hex digit.
  */
 export function hexBytesToWords(text: Uint8Array, from: number, out: Int32Array, at: number): boolean {
   let bad = 0;
+  let p = from;
   for (let i = 0; i < 8; i += 1) {
     let word = 0;
     for (let j = 0; j < 8; j += 1) {
-      const code = text[from + 8 * i + j]!;
-      const value = HEX_VALUE[code]!;
-      bad |= value | (code < 0x61 && code > 0x39 ? -1 : 0);
-      word = (word << 4) | (value & 15);
+      const value = HEX_VALUE[text[p++]!]!;
+      bad |= value;
+      word = (word << 4) | value;
     }
     out[at + i] = word;
   }
@@ -165,13 +162,14 @@ export function hexBytesToWords(text: Uint8Array, from: number, out: Int32Array,
 export function hexToWords(hex: string, out: Int32Array, at: number): boolean {
   if (hex.length !== 64) return false;
   let bad = 0;
+  let p = 0;
   for (let i = 0; i < 8; i += 1) {
     let word = 0;
     for (let j = 0; j < 8; j += 1) {
-      const code = hex.charCodeAt(8 * i + j);
+      const code = hex.charCodeAt(p++);
       const value = code < 256 ? HEX_VALUE[code]! : -1;
-      bad |= value | (code < 0x61 && code > 0x39 ? -1 : 0);
-      word = (word << 4) | (value & 15);
+      bad |= value;
+      word = (word << 4) | value;
     }
     out[at + i] = word;
   }
