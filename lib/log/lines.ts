@@ -53,14 +53,16 @@ function kindOf(stats: Stats): string {
  * anything but a regular file. Reading a FIFO or /dev/zero would never end, and /dev/null would read as
  * an empty, intact log.
  */
-export async function openLog(path: string): Promise<OpenLog> {
+export async function openLog(where: string | Buffer): Promise<OpenLog> {
+  // A Buffer path is opened by its bytes (a name that is not UTF-8 stays itself); messages show it as text.
+  const path = where.toString();
   let file: FileHandle;
   try {
-    file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    file = await open(where, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     // open(2) gives ENXIO for a Unix socket: say what the path is, as for a FIFO.
     if ((error as NodeJS.ErrnoException).code === 'ENXIO') {
-      const stats = await stat(path).catch(() => null);
+      const stats = await stat(where).catch(() => null);
       if (stats?.isSocket()) throw notARegularFileError(path, 'a socket');
     }
     throw explainLogFailure(error, path, 'read');
@@ -85,7 +87,7 @@ export async function openLog(path: string): Promise<OpenLog> {
   }
 }
 
-export async function* readLines(path: string, options: LineOptions = {}): AsyncGenerator<Line> {
+export async function* readLines(path: string | Buffer, options: LineOptions = {}): AsyncGenerator<Line> {
   const { file, size: total } = await openLog(path);
   let reading: Promise<{ bytesRead: number }> | undefined;
   try {

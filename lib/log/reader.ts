@@ -1,5 +1,9 @@
 // readLog(): the records of a log in order, streamed. It checks nothing: verifyLog() does.
-import { type PathLike, toTarget } from '../paths';
+import { statSync } from 'node:fs';
+
+import { type PathLike, type Target, toTarget } from '../paths';
+import { segmentTarget } from './directory';
+import { listSegments, segmentFirstSeq } from './segments';
 import { checkInteger, checkOptions } from '../validate';
 import { type RecordType, parseLine } from './format';
 import { type Line, readLines } from './lines';
@@ -45,7 +49,7 @@ export function recordOf(line: Line): LogRecord | null {
 }
 
 /** readLog() with the seek window as a parameter, so that tests can make a small log take many probes. */
-export async function* readRecords(path: string, from: number, limit: number, windowBytes = SEEK_WINDOW_BYTES): AsyncGenerator<LogRecord> {
+export async function* readRecords(path: string | Buffer, from: number, limit: number, windowBytes = SEEK_WINDOW_BYTES): AsyncGenerator<LogRecord> {
   if (limit === 0) return;
   // from 1 is every record: nothing to seek.
   const locate = from > 1 ? (file: Parameters<typeof findStart>[0], size: number) => findStart(file, size, from, windowBytes) : undefined;
@@ -64,9 +68,37 @@ export async function* readRecords(path: string, from: number, limit: number, wi
  * file is bisected by byte offset (seq grows with it) instead of read from the start.
  */
 export function readLog(path: PathLike, options?: ReadOptions): AsyncIterable<LogRecord> {
-  const { text } = toTarget(path);
+  const target = toTarget(path);
   const checked = checkOptions(options, ['from', 'limit']);
   const from = checkInteger(checked.from, 'options.from', 1) ?? 1;
   const limit = checkInteger(checked.limit, 'options.limit', 0) ?? Number.POSITIVE_INFINITY;
-  return readRecords(text, from, limit);
+  const segments = segmentsOf(target);
+  return segments === null ? readRecords(target.bytes, from, limit) : readSegments(target, segments, from, limit);
+}
+
+/** The segment files of a directory log, or null when `target` is not a directory holding segments. */
+function segmentsOf(target: Target): string[] | null {
+  try {
+    if (!statSync(target.bytes).isDirectory()) return null;
+  } catch {
+    return null; // opening it names the failure
+  }
+  const names = listSegments(target.bytes);
+  return names.length > 0 ? names : null;
+}
+
+// A directory log: the segments in chain order, starting with the one whose name says it holds `from`.
+async function* readSegments(dir: Target, names: string[], from: number, limit: number): AsyncGenerator<LogRecord> {
+  let first = 0;
+  names.forEach((name, index) => {
+    if ((segmentFirstSeq(name) ?? Infinity) <= from) first = index;
+  });
+  let left = limit;
+  for (const name of names.slice(first)) {
+    if (left <= 0) return;
+    for await (const record of readRecords(segmentTarget(dir, name).bytes, from, left)) {
+      yield record;
+      left -= 1;
+    }
+  }
 }

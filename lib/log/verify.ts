@@ -1,14 +1,12 @@
 // verifyLog(): streams a log (a file, or a directory of segments) and reports every record that is not as it was written.
 import { statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 
 import { loadBinding, platformCapabilities } from '../binding';
 import { type PathLike, type Target, toTarget } from '../paths';
 import { checkFunction, checkInteger, checkOptions, invalidArgType, invalidArgValue } from '../validate';
 import { segmentTarget } from './directory';
-import { explainLogFailure } from './errors';
 import { type Head, parseLine } from './format';
-import { readLines } from './lines';
+import { openLog, readLines } from './lines';
 import type { VerifyOptions, VerifyReport } from './report';
 import { listSegments, segmentFirstSeq } from './segments';
 import { type Scanner, Verifier } from './verifier';
@@ -59,9 +57,8 @@ function nativeScanner(): Scanner | undefined {
 
 async function endsLineAt(path: string | Buffer, offset: number): Promise<boolean> {
   if (offset === 0) return true;
-  const file = await open(path, 'r').catch((error: unknown) => {
-    throw explainLogFailure(error, path.toString(), 'read');
-  });
+  // Opened as the readers open a log: a FIFO or a device is refused, never read.
+  const { file } = await openLog(path);
   try {
     const byte = Buffer.alloc(1);
     const { bytesRead } = await file.read(byte, 0, 1, offset - 1);
@@ -107,7 +104,7 @@ async function verifyFile(
           lineNumber += lines;
           return bytes;
         };
-  for await (const line of readLines(target.text, { start: start ?? 0, skip, ...(onProgress ? { onProgress } : {}) })) {
+  for await (const line of readLines(target.bytes, { start: start ?? 0, skip, ...(onProgress ? { onProgress } : {}) })) {
     lineNumber += 1;
     const parsed = line.terminated && !line.oversized ? parseLine(line.bytes) : null;
     if (skipping) {
