@@ -2,13 +2,13 @@
   "targets": [
     {
       "target_name": "fs_append_only",
-      "sources": ["src/addon.cc", "src/errors.cc", "src/scan.cc"],
+      "sources": ["src/addon.cc", "src/errors.cc", "src/proc_parse.cc", "src/scan.cc"],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-fvisibility=hidden"],
-      "cflags_cc": ["-fvisibility=hidden", "-std=c++17", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-fvisibility=hidden", "-std=c++17"],
       "conditions": [
         ["OS=='linux'", {
           "sources": ["src/flags_linux.cc", "src/probe_linux.cc", "src/lock_posix.cc"]

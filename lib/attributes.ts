@@ -1,13 +1,13 @@
 // protect / unprotect / isAppendOnly / immutable flags and getFileAttributes, each in a promise and a sync form.
-import { lstatSync } from 'node:fs';
+import { fstatSync, lstatSync } from 'node:fs';
 import { constants } from 'node:os';
 
 import { UNSUPPORTED_PLATFORM_FIX, sentence, unsupportedPlatform } from './advice';
-import { type FlagState, type NativeBinding, requireBinding } from './binding';
+import { type FileState, type NativeBinding, platformCapabilities, requireBinding } from './binding';
 import { AppendOnlyError } from './errors';
 import { explainFailure } from './explain';
 import { type PathLike, type Target, toTarget } from './paths';
-import { flagMethod } from './probe';
+import { checkBoolean, checkInteger, checkOptions, invalidArgType } from './validate';
 
 export interface ProtectOptions {
   /** Throw ENOTSUP on a platform without the attribute instead of warning and returning false. */
@@ -35,19 +35,11 @@ interface Options {
 }
 
 function toOptions(options: unknown): Options {
-  if (options === undefined) return { strict: false, system: false };
-  if (options === null || typeof options !== 'object') {
-    throw Object.assign(new TypeError('The "options" argument must be of type object'), { code: 'ERR_INVALID_ARG_TYPE' });
-  }
-  const { strict = false, system = false } = options as Record<string, unknown>;
-  for (const [name, value] of Object.entries({ strict, system })) {
-    if (typeof value !== 'boolean') {
-      throw Object.assign(new TypeError(`The "options.${name}" property must be of type boolean`), {
-        code: 'ERR_INVALID_ARG_TYPE',
-      });
-    }
-  }
-  return { strict: strict as boolean, system: system as boolean };
+  const given = checkOptions(options, ['strict', 'system']);
+  return {
+    strict: checkBoolean(given.strict, 'options.strict') ?? false,
+    system: checkBoolean(given.system, 'options.system') ?? false,
+  };
 }
 
 // ---- Platforms with no such attribute (Windows, ...) ----
@@ -74,9 +66,12 @@ function unsupportedPlatformError(target: Target): AppendOnlyError {
   });
 }
 
-/** Setting a flag where none exists: one warning per process and false, as the Python original does. */
-function changeWithoutSupport(target: Target, options: Options, on: boolean): boolean {
-  assertExists(target);
+/**
+ * Setting a flag where none exists: one warning per process and false, so code written for Linux keeps
+ * running elsewhere, unprotected and told so; { strict: true } makes it an error instead.
+ */
+function changeWithoutSupport(target: Target, options: Options, on: boolean, exists: () => void = () => assertExists(target)): boolean {
+  exists();
   if (!on) return true; // nothing can be set, so it is clear
   if (options.strict) throw unsupportedPlatformError(target);
   if (!warned) {
@@ -88,14 +83,17 @@ function changeWithoutSupport(target: Target, options: Options, on: boolean): bo
   return false;
 }
 
-const NO_FLAGS: FlagState = { flags: 0, appendOnly: false, immutable: false, supported: false };
+const NO_FLAGS: FileState = { flags: 0, appendOnly: false, immutable: false, supported: false, filesystem: 'unknown' };
 
 // ---- The two shapes every call takes ----
 
-// Every call takes one of two shapes: where the platform has no flags, `without` answers; elsewhere the
-// addon does, and its errors are explained. An unavailable addon throws ERR_ADDON_UNAVAILABLE as it is.
+// Every call takes one of two shapes: where the platform has no flags (platformCapabilities), `without`
+// answers; elsewhere the addon does, and its errors are explained. An unavailable addon throws
+// ERR_ADDON_UNAVAILABLE as it is.
+const platformHasFlags = (): boolean => platformCapabilities().flagMethod !== 'none';
+
 function withAddonSync<T>(target: Target, without: () => T, run: (binding: NativeBinding) => T): T {
-  if (flagMethod() === 'none') return without();
+  if (!platformHasFlags()) return without();
   const binding = requireBinding();
   try {
     return run(binding);
@@ -105,7 +103,7 @@ function withAddonSync<T>(target: Target, without: () => T, run: (binding: Nativ
 }
 
 async function withAddon<T>(target: Target, without: () => T, run: (binding: NativeBinding) => Promise<T>): Promise<T> {
-  if (flagMethod() === 'none') return without();
+  if (!platformHasFlags()) return without();
   const binding = requireBinding();
   try {
     return await run(binding);
@@ -115,7 +113,7 @@ async function withAddon<T>(target: Target, without: () => T, run: (binding: Nat
 }
 
 /** Where the platform has no flags, a missing file is still ENOENT and an existing one has none. */
-function noFlags(target: Target): FlagState {
+function noFlags(target: Target): FileState {
   assertExists(target);
   return NO_FLAGS;
 }
@@ -147,13 +145,11 @@ async function change(path: PathLike, options: ProtectOptions | undefined, mask:
   );
 }
 
-const readSync = (target: Target): FlagState => withAddonSync(target, () => noFlags(target), (binding) => binding.readFlagsSync(target.bytes));
-const read = (target: Target): Promise<FlagState> => withAddon(target, () => noFlags(target), (binding) => binding.readFlags(target.bytes));
-const filesystemNameSync = (target: Target): string => withAddonSync(target, () => 'unknown', (binding) => binding.filesystemNameSync(target.bytes));
-const filesystemName = (target: Target): Promise<string> => withAddon(target, () => 'unknown', (binding) => binding.filesystemName(target.bytes));
+const readSync = (target: Target): FileState => withAddonSync(target, () => noFlags(target), (binding) => binding.readAttributesSync(target.bytes));
+const read = (target: Target): Promise<FileState> => withAddon(target, () => noFlags(target), (binding) => binding.readAttributes(target.bytes));
 
-function toAttributes(state: FlagState, filesystem: string): FileAttributes {
-  return { appendOnly: state.appendOnly, immutable: state.immutable, flags: state.flags, filesystem };
+function toAttributes(state: FileState): FileAttributes {
+  return { appendOnly: state.appendOnly, immutable: state.immutable, flags: state.flags, filesystem: state.filesystem };
 }
 
 // ---- Public API ----
@@ -221,11 +217,53 @@ export async function isImmutable(path: PathLike): Promise<boolean> {
 }
 
 export function getFileAttributesSync(path: PathLike): FileAttributes {
-  const target = toTarget(path);
-  return toAttributes(readSync(target), filesystemNameSync(target));
+  return toAttributes(readSync(toTarget(path)));
 }
 export async function getFileAttributes(path: PathLike): Promise<FileAttributes> {
+  return toAttributes(await read(toTarget(path)));
+}
+
+// ---- On a file held open ----
+
+export interface ProtectFileDescriptorOptions {
+  /** Throw ENOTSUP on a platform without the attribute instead of warning and returning false. */
+  strict?: boolean;
+  /** Set the immutable flag instead of the append-only one. */
+  immutable?: boolean;
+  /** macOS/FreeBSD: SF_* (root only) instead of UF_*. Ignored on Linux. */
+  system?: boolean;
+}
+
+/**
+ * Sets the append-only (or immutable) flag on the file `fd` holds open, so it lands on that very file
+ * even if its path has been renamed or replaced since it was opened; `path` only names it in errors.
+ * Returns true when the flag is set afterwards, false (after one process warning) on a platform
+ * without the attribute unless `strict`. Errors are explained like the path calls' (EPERM names the
+ * missing capability and how to grant it).
+ */
+export function protectFileDescriptorSync(fd: number, path: PathLike, options?: ProtectFileDescriptorOptions): boolean {
+  if (typeof fd !== 'number') throw invalidArgType('fd', 'of type number', fd);
+  checkInteger(fd, 'fd', 0);
   const target = toTarget(path);
-  const state = await read(target);
-  return toAttributes(state, await filesystemName(target));
+  const given = checkOptions(options, ['strict', 'immutable', 'system']);
+  const parsed: Options = {
+    strict: checkBoolean(given.strict, 'options.strict') ?? false,
+    system: checkBoolean(given.system, 'options.system') ?? false,
+  };
+  const mask = checkBoolean(given.immutable, 'options.immutable') === true ? IMMUTABLE : APPEND_ONLY;
+  return withAddonSync(
+    target,
+    () =>
+      changeWithoutSupport(target, parsed, true, () => {
+        try {
+          fstatSync(fd);
+        } catch (error) {
+          throw explainFailure(error, target);
+        }
+      }),
+    (binding) => {
+      binding.changeFlagsFdSync(fd, mask, true, parsed.system);
+      return true;
+    },
+  );
 }

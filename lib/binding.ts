@@ -1,39 +1,75 @@
-// Loads the native addon once, on first use, and types it: the only file that knows the addon exists.
+// The one boundary to the native addon: loads it once, types every call it exports, and decides what this platform can do.
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 
 import { AppendOnlyError } from './errors';
 
-export interface FlagState {
-  /** The platform's own flag word: FS_IOC_GETFLAGS on Linux, st_flags on BSD. */
+/** What the addon reads of a file: its flags and its filesystem, through one open of the path. */
+export interface FileState {
+  /** The platform's own flag word: FS_IOC_GETFLAGS on Linux, st_flags on BSD; 0 where the filesystem keeps none. */
   flags: number;
   appendOnly: boolean;
   immutable: boolean;
   /** false when the filesystem keeps no such flags (the others are then false and 0). */
   supported: boolean;
+  /** 'ext4', 'tmpfs', 'apfs', ..., or 'unknown (0x...)' for a filesystem the addon does not name. */
+  filesystem: string;
+}
+
+export type ContainerRuntime = 'docker' | 'podman' | 'kubernetes' | 'containerd' | 'lxc' | 'systemd-nspawn';
+
+/** What this process may do here, as the addon's probe finds it (src/probe_linux.cc on Linux). */
+export interface ProcessFacts {
+  /** Linux: CapEff has CAP_LINUX_IMMUTABLE. macOS/FreeBSD: true, the owner may set UF_APPEND. */
+  hasCapability: boolean;
+  /** Inside a user namespace, where the capability does not count. */
+  userNamespace: boolean;
+  inContainer: boolean;
+  containerRuntime: ContainerRuntime | null;
+}
+
+/** The container signals the probe gathers, given as texts to parseProcText('container', ...); null where missing. */
+export interface ContainerSignals {
+  dockerEnv: boolean;
+  containerEnv: boolean;
+  systemdContainer: string | null;
+  pid1Environ: string | null;
+  cgroup: string | null;
+  mountinfo: string | null;
+  kubernetesServiceHost: string | null;
 }
 
 /** A path as the addon takes it: a string, or a Buffer of its bytes. */
 export type NativePath = string | Buffer;
 
+/** The verifier's fast path (src/scan.h): returns [consumedBytes, lines, nextSeq, prevHex]. */
+export type ScanRecords = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
+
 export interface NativeBinding {
-  readFlags(path: NativePath): Promise<FlagState>;
-  readFlagsSync(path: NativePath): FlagState;
+  readAttributes(path: NativePath): Promise<FileState>;
+  readAttributesSync(path: NativePath): FileState;
   /** The append-only (1) and immutable (2) bits only, for the calls that need no more. */
   readStateSync(path: NativePath): number;
-  changeFlags(path: NativePath, mask: number, on: boolean, systemFlags: boolean): Promise<FlagState>;
+  /** Resolves once the flags were changed and read back as asked. */
+  changeFlags(path: NativePath, mask: number, on: boolean, systemFlags: boolean): Promise<void>;
   /** Throws on failure; the flags were read back and found as asked. */
   changeFlagsSync(path: NativePath, mask: number, on: boolean, systemFlags: boolean): void;
-  filesystemName(path: NativePath): Promise<string>;
+  /** The same on an open file (FS_IOC_SETFLAGS on the fd; fchflags on BSD). Its errors carry no path. */
+  changeFlagsFdSync(fd: number, mask: number, on: boolean, systemFlags: boolean): void;
+  /** statfs(2) on the path. */
   filesystemNameSync(path: NativePath): string;
+  probeProcessSync(): ProcessFacts;
+  /** The probe's parsers on given texts, for tests: the CapEff mask, a uid_map, the container signals. */
+  parseProcText(kind: 'status', text: string): bigint | null;
+  parseProcText(kind: 'uid_map', text: string): boolean;
+  parseProcText(kind: 'container', signals: ContainerSignals): Pick<ProcessFacts, 'inContainer' | 'containerRuntime'>;
   /**
    * The log's cross-process lock on an fd (flock(2); LockFileEx on Windows): mode 0 waits for an
    * exclusive lock, 1 tries (false when held elsewhere), 2 unlocks.
    */
   lockSync(fd: number, mode: 0 | 1 | 2): boolean;
-  /** The verifier's fast path (src/scan.h). */
-  scanRecords(view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number): [number, number, number, string];
-  readonly method: 'ioctl' | 'chflags' | 'none';
+  /** Absent when the policy turns the native scan off (FS_APPEND_ONLY_NATIVE_SCAN=0). */
+  scanRecords?: ScanRecords;
   /** How lockSync locks; 'none' where it throws ENOTSUP. */
   readonly lockMethod: 'flock' | 'LockFileEx' | 'none';
   readonly APPEND_ONLY: number;
@@ -44,11 +80,25 @@ export type LoadResult = { binding: NativeBinding; error: null } | { binding: nu
 
 let loaded: LoadResult | undefined;
 
+/**
+ * FS_APPEND_ONLY_NATIVE_SCAN=0 keeps the verifier on its JavaScript path, so the two paths can be run
+ * on the same logs and compared. Read once, when the addon loads.
+ */
+function nativeScanAllowed(): boolean {
+  return process.env.FS_APPEND_ONLY_NATIVE_SCAN !== '0';
+}
+
 /** Never throws: importing the package must work where the addon cannot load (the log does). */
 export function loadBinding(): LoadResult {
   if (loaded === undefined) {
     try {
-      loaded = { binding: nodeGypBuild(path.join(__dirname, '..')) as NativeBinding, error: null };
+      const addon = nodeGypBuild(path.join(__dirname, '..')) as NativeBinding;
+      if (nativeScanAllowed()) {
+        loaded = { binding: addon, error: null };
+      } else {
+        const { scanRecords: _withheld, ...rest } = addon;
+        loaded = { binding: rest, error: null };
+      }
     } catch (error) {
       loaded = { binding: null, error: error instanceof Error ? error : new Error(String(error)) };
     }
@@ -63,38 +113,62 @@ export function addonUnavailableFix(): string {
   );
 }
 
+/** The cause, for messages: "ERR_ADDON_UNAVAILABLE: the native addon could not be loaded (...)". */
+export function addonUnavailable(error: Error): string {
+  return `ERR_ADDON_UNAVAILABLE: the native addon could not be loaded (${error.message})`;
+}
+
 /** The addon, or an AppendOnlyError ERR_ADDON_UNAVAILABLE naming why it could not be loaded. */
 export function requireBinding(): NativeBinding {
-  if (loaded?.binding) return loaded.binding;
   const result = loadBinding();
   if (result.binding !== null) return result.binding;
   const fix = addonUnavailableFix();
-  throw new AppendOnlyError(`ERR_ADDON_UNAVAILABLE: the native addon could not be loaded (${result.error.message}). ${fix}.`, {
+  throw new AppendOnlyError(`${addonUnavailable(result.error)}. ${fix}.`, {
     code: 'ERR_ADDON_UNAVAILABLE',
     fix,
     cause: result.error,
   });
 }
 
+/** How a platform changes the flags: FS_IOC_SETFLAGS, chflags(2), or not at all (Windows, ...). */
+export type FlagMethod = 'ioctl' | 'chflags' | 'none';
+
 /** What this platform and this build can do: decided here once, read by everything else. */
 export interface PlatformCapabilities {
-  /** The append-only and immutable flags can be read and changed (protectAppendOnly, ...). */
+  /** What the platform offers, whether or not the addon loaded. */
+  flagMethod: FlagMethod;
+  /** The append-only and immutable flags can be read and changed here and now (platform and addon). */
   flags: boolean;
   /** The log can take a cross-process lock around its appends. */
   lock: boolean;
-  /** The verifier can use the addon's scanner. */
+  /** The verifier can use the addon's scanner (false too under FS_APPEND_ONLY_NATIVE_SCAN=0). */
   nativeScan: boolean;
   /** Why the addon could not be loaded; null when it was. */
   addonError: Error | null;
 }
 
+// process.platform is read on every call, not once: tests take the facade to another platform by
+// redefining it before the first call.
+function flagMethodOf(platform: NodeJS.Platform): FlagMethod {
+  if (platform === 'linux') return 'ioctl';
+  if (platform === 'darwin' || platform === 'freebsd') return 'chflags';
+  return 'none';
+}
+
 export function platformCapabilities(): PlatformCapabilities {
+  const flagMethod = flagMethodOf(process.platform);
   const { binding, error } = loadBinding();
-  if (binding === null) return { flags: false, lock: false, nativeScan: false, addonError: error };
+  if (binding === null) return { flagMethod, flags: false, lock: false, nativeScan: false, addonError: error };
   return {
-    flags: binding.method !== 'none',
+    flagMethod,
+    flags: flagMethod !== 'none',
     lock: binding.lockMethod !== 'none',
-    nativeScan: typeof binding.scanRecords === 'function',
+    nativeScan: binding.scanRecords !== undefined,
     addonError: null,
   };
+}
+
+/** The addon's scanner where the policy allows it, for the verifier; undefined means the JavaScript path. */
+export function nativeScanner(): ScanRecords | undefined {
+  return platformCapabilities().nativeScan ? loadBinding().binding?.scanRecords : undefined;
 }

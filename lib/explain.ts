@@ -1,4 +1,4 @@
-// Turns a system error from the addon into an AppendOnlyError whose message names the cause and the fix.
+// Turns a failed system call into an AppendOnlyError whose message names the cause and the fix.
 import {
   BSD_PERMISSION,
   BSD_PERMISSION_FIX,
@@ -10,20 +10,26 @@ import {
   filesystemLacksFlags,
   sentence,
 } from './advice';
-import { loadBinding } from './binding';
+import { loadBinding, platformCapabilities } from './binding';
 import { AppendOnlyError, isSystemError, type SystemError } from './errors';
 import type { Target } from './paths';
-import { probeProcess } from './probe';
 
-interface Explanation {
+export interface Explanation {
   cause: string;
+  /** One sentence, or '' when there is nothing to advise. */
   fix: string;
 }
 
+/** Explains one failure, or returns undefined to leave it to the generic sentence. */
+export type Explainer = (error: SystemError, target: Target) => Explanation | undefined;
+
+const GENERIC: Explanation = { cause: 'the operating system refused the call', fix: '' };
+
 function permission(): Explanation {
-  if (process.platform !== 'linux') return { cause: BSD_PERMISSION, fix: BSD_PERMISSION_FIX };
-  const facts = probeProcess();
-  if (!facts.hasCapability) return { cause: MISSING_CAPABILITY, fix: capabilityFix(facts.container.runtime) };
+  if (platformCapabilities().flagMethod !== 'ioctl') return { cause: BSD_PERMISSION, fix: BSD_PERMISSION_FIX };
+  // An EPERM comes from the addon, so it is loaded and can say what this process holds.
+  const facts = loadBinding().binding?.probeProcessSync();
+  if (facts === undefined || !facts.hasCapability) return { cause: MISSING_CAPABILITY, fix: capabilityFix(facts?.containerRuntime ?? null) };
   if (facts.userNamespace) return { cause: USER_NAMESPACE, fix: USER_NAMESPACE_FIX };
   return {
     cause:
@@ -41,7 +47,8 @@ function filesystemOf(target: Target): string {
   }
 }
 
-function explain(error: SystemError, target: Target): Explanation {
+/** The attribute calls' explanations: reading and changing the append-only and immutable flags. */
+export const explainAttributeCall: Explainer = (error, target) => {
   switch (error.code) {
     case 'EPERM':
       return permission();
@@ -61,25 +68,35 @@ function explain(error: SystemError, target: Target): Explanation {
         cause: 'the path is a symbolic link, and links are never followed (the flag would land on whatever it points to)',
         fix: 'Pass the real path of the file you mean (fs.realpathSync)',
       };
+    case 'EBADF':
+      return { cause: 'the file descriptor is not open', fix: 'Pass a descriptor the process holds open' };
     case 'ENOTSUP':
       // The addon refuses other kinds of file at open; the filesystem refuses at the ioctl / fchflags.
       return error.syscall === 'open'
         ? { cause: 'only regular files and directories carry these flags', fix: 'Pass the path of a regular file or directory' }
         : { cause: filesystemLacksFlags(filesystemOf(target)), fix: filesystemFix() };
     default:
-      return { cause: 'the operating system refused the call', fix: '' };
+      return undefined;
   }
-}
+};
 
-/** Returns the error to throw: an AppendOnlyError for a system error, anything else as it came. */
-export function explainFailure(error: unknown, target: Target): unknown {
+/**
+ * Returns the error to throw: a system error (from the addon or node:fs) as an AppendOnlyError whose
+ * message ends with its cause and fix, and anything else as it came. `explain` says what a code means
+ * for the operation that failed (the attribute calls' by default); a code it does not know gets a
+ * generic sentence. An error from a call on an fd names no path, as Node's own do: its message then
+ * gains `target`'s, shaped like a path call's ("EPERM: operation not permitted, ioctl '/x'").
+ */
+export function explainFailure(error: unknown, target: Target | string, explain: Explainer = explainAttributeCall): unknown {
   if (!isSystemError(error) || error instanceof AppendOnlyError) return error;
-  const { cause, fix } = explain(error, target);
-  return new AppendOnlyError(`${error.message}. ${sentence(cause, fix)}`, {
+  const where: Target = typeof target === 'string' ? { bytes: target, text: target } : target;
+  const { cause, fix } = explain(error, where) ?? GENERIC;
+  const head = error.path === undefined && error.syscall !== undefined ? `${error.message} '${where.text}'` : error.message;
+  return new AppendOnlyError(`${head}. ${sentence(cause, fix)}`, {
     code: error.code,
     errno: error.errno,
     syscall: error.syscall,
-    path: error.path ?? target.text,
+    path: error.path ?? where.text,
     fix,
     cause: error,
   });

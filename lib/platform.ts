@@ -20,13 +20,19 @@ import {
   sentence,
   unsupportedPlatform,
 } from './advice';
-import { addonUnavailableFix, loadBinding, type NativeBinding } from './binding';
+import {
+  type ContainerRuntime,
+  type FlagMethod,
+  type NativeBinding,
+  addonUnavailable,
+  addonUnavailableFix,
+  loadBinding,
+  platformCapabilities,
+} from './binding';
 import { isSystemError } from './errors';
 import { explainFailure } from './explain';
 import { filesystemKeepsFlags } from './filesystems';
 import { type PathLike, toTarget } from './paths';
-import { flagMethod, probeProcess } from './probe';
-import type { ContainerRuntime } from './proc';
 import { checkOptions } from './validate';
 
 export interface PlatformSupportOptions {
@@ -38,10 +44,13 @@ export interface PlatformSupportInfo {
   platform: NodeJS.Platform;
   /** Whether protectAppendOnly() can work for this process (with `path`: does work in that directory). */
   supported: boolean;
-  method: 'ioctl' | 'chflags' | 'none';
+  method: FlagMethod;
   inContainer: boolean;
   containerRuntime: ContainerRuntime | null;
-  /** Linux: CAP_LINUX_IMMUTABLE is in CapEff. macOS/FreeBSD: true (owners may set UF_APPEND). */
+  /**
+   * Linux: CAP_LINUX_IMMUTABLE is in CapEff. macOS/FreeBSD: true (owners may set UF_APPEND). false where
+   * nothing could be probed: a platform without the attribute, or no addon (the notes say which).
+   */
   hasCapability: boolean;
   userNamespace: boolean;
   /** The filesystem of `path`; null without it. */
@@ -103,16 +112,15 @@ function directoryOf(path: string): string {
 export function platformSupportInfo(options?: PlatformSupportOptions): PlatformSupportInfo {
   const { path } = checkOptions(options, ['path']);
   const directory = path === undefined ? null : directoryOf(toTarget(path, 'options.path').text);
-  const method = flagMethod();
-  const facts = probeProcess();
+  const { flagMethod: method } = platformCapabilities();
   const info: PlatformSupportInfo = {
     platform: process.platform,
     supported: false,
     method,
-    inContainer: facts.container.inContainer,
-    containerRuntime: facts.container.runtime,
-    hasCapability: facts.hasCapability,
-    userNamespace: facts.userNamespace,
+    inContainer: false,
+    containerRuntime: null,
+    hasCapability: false,
+    userNamespace: false,
     filesystem: null,
     notes: '',
   };
@@ -121,14 +129,21 @@ export function platformSupportInfo(options?: PlatformSupportOptions): PlatformS
     info.notes = sentence(unsupportedPlatform(process.platform), UNSUPPORTED_PLATFORM_FIX);
     return info;
   }
+  // The capability, the user namespace and the container are probed by the addon: without it nothing
+  // here is known, and the answer says so rather than guess.
   const { binding, error } = loadBinding();
   if (binding === null) {
-    info.notes = sentence(`the native addon could not be loaded (${error.message})`, addonUnavailableFix());
+    info.notes = sentence(
+      `${addonUnavailable(error)}, so whether this process may set the flag (its capability, user namespace and container) could not be probed`,
+      addonUnavailableFix(),
+    );
     return info;
   }
+  const facts = binding.probeProcessSync();
+  Object.assign(info, facts);
 
   const problems: string[] = [];
-  if (!facts.hasCapability) problems.push(sentence(MISSING_CAPABILITY, capabilityFix(facts.container.runtime)));
+  if (!facts.hasCapability) problems.push(sentence(MISSING_CAPABILITY, capabilityFix(facts.containerRuntime)));
   else if (facts.userNamespace) problems.push(sentence(USER_NAMESPACE, USER_NAMESPACE_FIX));
 
   if (directory !== null) {

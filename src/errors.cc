@@ -1,77 +1,40 @@
-// Builds Node-style system errors from a platform OsResult.
+// Builds Node-style system errors from a platform OsResult, with libuv naming the error as Node does.
 #include "errors.h"
 
-#include <errno.h>
-
-#include <cstring>
+#include <uv.h>
 
 namespace fsao {
 namespace {
 
-struct ErrnoName {
-  int value;
-  const char* code;
-  const char* description;  // libuv's wording, so messages read like Node's own
-};
+Napi::Error Build(Napi::Env env, const OsResult& result, const std::string* path) {
+  // Node's fs errors carry libuv's error number (negative) and its name and description
+  // (uv_err_name, uv_strerror), so the same failure reads the same from this addon as from node:fs.
+  const int error = uv_translate_sys_error(result.error);
+  char name[64];
+  char description[128];
+  uv_err_name_r(error, name, sizeof name);
+  uv_strerror_r(error, description, sizeof description);
+  // An error libuv does not know comes back as "Unknown system error -N": Node calls its code UNKNOWN.
+  const std::string code = name[0] == 'U' && name[1] == 'n' ? "UNKNOWN" : name;
+  const std::string syscall = result.syscall != nullptr ? result.syscall : "unknown";
 
-// ENOTSUP comes before EOPNOTSUPP: on Linux they are one number and Node calls it ENOTSUP.
-const ErrnoName kErrnos[] = {
-    {EPERM, "EPERM", "operation not permitted"},
-    {ENOENT, "ENOENT", "no such file or directory"},
-    {EIO, "EIO", "i/o error"},
-    {ENXIO, "ENXIO", "no such device or address"},
-    {EBADF, "EBADF", "bad file descriptor"},
-    {ENOMEM, "ENOMEM", "not enough memory"},
-    {EACCES, "EACCES", "permission denied"},
-    {EFAULT, "EFAULT", "bad address in system call argument"},
-    {EBUSY, "EBUSY", "resource busy or locked"},
-    {EEXIST, "EEXIST", "file already exists"},
-    {EXDEV, "EXDEV", "cross-device link not permitted"},
-    {ENODEV, "ENODEV", "no such device"},
-    {ENOTDIR, "ENOTDIR", "not a directory"},
-    {EISDIR, "EISDIR", "illegal operation on a directory"},
-    {EINVAL, "EINVAL", "invalid argument"},
-    {ENFILE, "ENFILE", "file table overflow"},
-    {EMFILE, "EMFILE", "too many open files"},
-    {ENOTTY, "ENOTTY", "inappropriate ioctl for device"},
-    {ETXTBSY, "ETXTBSY", "text file is busy"},
-    {EFBIG, "EFBIG", "file too large"},
-    {ENOSPC, "ENOSPC", "no space left on device"},
-    {EROFS, "EROFS", "read-only file system"},
-    {ENAMETOOLONG, "ENAMETOOLONG", "name too long"},
-    {ENOSYS, "ENOSYS", "function not implemented"},
-    {ELOOP, "ELOOP", "too many symbolic links encountered"},
-    {ENOTSUP, "ENOTSUP", "operation not supported"},
-    {EOPNOTSUPP, "EOPNOTSUPP", "operation not supported"},
-    {EOVERFLOW, "EOVERFLOW", "value too large for defined data type"},
-    {EAGAIN, "EAGAIN", "resource temporarily unavailable"},
-    {EINTR, "EINTR", "interrupted system call"},
-};
-
-const ErrnoName* Lookup(int error) {
-  for (const ErrnoName& known : kErrnos) {
-    if (known.value == error) return &known;
-  }
-  return nullptr;
+  std::string message = code + ": " + (result.detail != nullptr ? result.detail : description) + ", " + syscall;
+  if (path != nullptr) message += " '" + *path + "'";
+  Napi::Error made = Napi::Error::New(env, message);
+  Napi::Object object = made.Value();
+  object.Set("errno", Napi::Number::New(env, error));
+  object.Set("code", Napi::String::New(env, code));
+  object.Set("syscall", Napi::String::New(env, syscall));
+  if (path != nullptr) object.Set("path", Napi::String::New(env, *path));
+  return made;
 }
 
 }  // namespace
 
 Napi::Error MakeSystemError(Napi::Env env, const OsResult& result, const std::string& path) {
-  const ErrnoName* known = Lookup(result.error);
-  const std::string code = known != nullptr ? known->code : "UNKNOWN";
-  const std::string description = result.detail != nullptr ? result.detail
-                                  : known != nullptr       ? known->description
-                                                           : std::strerror(result.error);
-  const std::string syscall = result.syscall != nullptr ? result.syscall : "unknown";
-
-  Napi::Error error = Napi::Error::New(env, code + ": " + description + ", " + syscall + " '" + path + "'");
-  Napi::Object object = error.Value();
-  object.Set("errno", Napi::Number::New(env, -result.error));
-  object.Set("code", Napi::String::New(env, code));
-  object.Set("syscall", Napi::String::New(env, syscall));
-  object.Set("path", Napi::String::New(env, path));
-  return error;
+  return Build(env, result, &path);
 }
+
+Napi::Error MakeSystemError(Napi::Env env, const OsResult& result) { return Build(env, result, nullptr); }
 
 }  // namespace fsao

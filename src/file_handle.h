@@ -1,4 +1,5 @@
-// An fd opened only to read or change attributes, closed on every path out.
+// An fd opened only to read or change attributes, closed on every path out; and the one check of what
+// kind of file may receive the flag calls.
 #ifndef FS_APPEND_ONLY_FILE_HANDLE_H
 #define FS_APPEND_ONLY_FILE_HANDLE_H
 
@@ -13,6 +14,20 @@
 
 namespace fsao {
 
+// Only regular files and directories are accepted, so a device never receives the ioctl (the same
+// number may mean something else to its driver).
+inline OsResult RequireFileOrDirectory(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return {errno, "fstat"};
+  if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return {};
+  const char* kind = "not a regular file or directory";
+  if (S_ISFIFO(st.st_mode)) kind = "not a regular file or directory (a FIFO)";
+  if (S_ISSOCK(st.st_mode)) kind = "not a regular file or directory (a socket)";
+  if (S_ISCHR(st.st_mode)) kind = "not a regular file or directory (a character device)";
+  if (S_ISBLK(st.st_mode)) kind = "not a regular file or directory (a block device)";
+  return {ENOTSUP, "open", kind};
+}
+
 class FileHandle {
  public:
   FileHandle() = default;
@@ -22,9 +37,7 @@ class FileHandle {
     if (fd_ >= 0) close(fd_);
   }
 
-  // O_NOFOLLOW: a symlink is refused with ELOOP, never followed. O_NONBLOCK: a FIFO never blocks the
-  // open. Only regular files and directories are accepted, so a device never receives the ioctl
-  // (the same number may mean something else to its driver).
+  // O_NOFOLLOW: a symlink is refused with ELOOP, never followed. O_NONBLOCK: a FIFO never blocks the open.
   OsResult OpenForAttributes(const std::string& path) {
     fd_ = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
     if (fd_ < 0) {
@@ -35,25 +48,12 @@ class FileHandle {
       }
       return {error, "open"};
     }
-    struct stat st;
-    if (fstat(fd_, &st) != 0) return {errno, "fstat"};
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-      return {ENOTSUP, "open", KindOf(st.st_mode)};
-    }
-    return {};
+    return RequireFileOrDirectory(fd_);
   }
 
   int fd() const { return fd_; }
 
  private:
-  static const char* KindOf(mode_t mode) {
-    if (S_ISFIFO(mode)) return "not a regular file or directory (a FIFO)";
-    if (S_ISSOCK(mode)) return "not a regular file or directory (a socket)";
-    if (S_ISCHR(mode)) return "not a regular file or directory (a character device)";
-    if (S_ISBLK(mode)) return "not a regular file or directory (a block device)";
-    return "not a regular file or directory";
-  }
-
   int fd_ = -1;
 };
 

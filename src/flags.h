@@ -1,5 +1,5 @@
-// The platform layer: file attribute flags and probes, with no N-API in it.
-// Every function returns an OsResult: error 0 on success, or the errno and the syscall that failed.
+// The platform layer: file attribute flags, probes and the log's lock, with no N-API in it.
+// Every function returns an OsResult: error 0 on success, or the error and the syscall that failed.
 #ifndef FS_APPEND_ONLY_FLAGS_H
 #define FS_APPEND_ONLY_FLAGS_H
 
@@ -15,9 +15,11 @@ enum FlagMask : uint32_t {
 };
 
 struct OsResult {
-  int error = 0;                  // 0, or a positive errno
+  // 0, or what libuv's uv_translate_sys_error() takes: a positive errno (a Win32 error code on
+  // Windows), or a negative libuv error (UV_ENOTSUP) where no system call gave one.
+  int error = 0;
   const char* syscall = nullptr;  // the call that failed, as Node names it in fs errors
-  const char* detail = nullptr;   // replaces strerror() in the message when the errno alone would mislead
+  const char* detail = nullptr;   // replaces the errno's description when the errno alone would mislead
 };
 
 struct FileFlags {
@@ -27,17 +29,33 @@ struct FileFlags {
   bool supported = true;    // false when the filesystem keeps no such flags at all
 };
 
-// Reads the flags of `path` without following a final symlink.
-// A filesystem without flags is not an error: `supported` comes back false.
-OsResult ReadFlags(const std::string& path, FileFlags* out);
+// Reads the flags of `path` without following a final symlink, and, when `filesystem` is not null, the
+// name of the filesystem holding it, through the same open file. A filesystem without flags is not an
+// error: `supported` comes back false.
+OsResult ReadFlags(const std::string& path, FileFlags* out, std::string* filesystem);
 
 // Sets (on == true) or clears the flags in `mask`, keeping every other flag of the file, then reads
 // them back and fails if the change did not stick. `system_flags` picks SF_* over UF_* on BSD;
 // Linux has one kind of flag and ignores it.
-OsResult ChangeFlags(const std::string& path, uint32_t mask, bool on, bool system_flags, FileFlags* after);
+OsResult ChangeFlags(const std::string& path, uint32_t mask, bool on, bool system_flags);
 
-// Names the filesystem that holds `path` ("ext4", "tmpfs", "ramfs", ...), or "unknown (0x...)".
+// The same on a file the caller holds open (its mode does not matter), so the flag lands on that very
+// file whatever has happened to its path since.
+OsResult ChangeFlagsFd(int fd, uint32_t mask, bool on, bool system_flags);
+
+// Names the filesystem that holds `path` or the open `fd` ("ext4", "tmpfs", "apfs", ...), or "unknown (0x...)".
 OsResult FilesystemName(const std::string& path, std::string* name);
+OsResult FilesystemNameOf(int fd, std::string* name);
+
+// What this process may do here. Linux reads CapEff, uid_map and the container signals from /proc and
+// the filesystem; macOS and FreeBSD answer has_capability true (owners may set UF_APPEND).
+struct ProcessFacts {
+  bool has_capability = false;
+  bool user_namespace = false;
+  bool in_container = false;
+  const char* container_runtime = nullptr;  // a static name, or nullptr
+};
+void ProbeProcess(ProcessFacts* facts);
 
 // The log's cross-process lock on an open file: flock on Linux, macOS and FreeBSD (per open file
 // description), LockFileEx on Windows (per handle); either way two opens in one process exclude each
@@ -48,9 +66,6 @@ OsResult LockFile(int fd, LockMode mode, bool* acquired);
 
 // How this build locks: "flock", "LockFileEx" or "none" (LockFile then fails with ENOTSUP).
 const char* LockMethod();
-
-// How this build changes flags: "ioctl" (Linux), "chflags" (macOS, FreeBSD) or "none".
-const char* FlagMethod();
 
 }  // namespace fsao
 

@@ -16,14 +16,6 @@ uint32_t ToBsdBits(uint32_t mask, bool system_flags) {
   return bits;
 }
 
-// Either kind of flag makes the file append-only or immutable, whoever set it.
-void Describe(uint32_t st_flags, FileFlags* out) {
-  out->raw = st_flags;
-  out->append_only = (st_flags & (UF_APPEND | SF_APPEND)) != 0;
-  out->immutable = (st_flags & (UF_IMMUTABLE | SF_IMMUTABLE)) != 0;
-  out->supported = true;
-}
-
 OsResult Stat(int fd, uint32_t* st_flags) {
   struct stat st;
   if (fstat(fd, &st) != 0) return {errno, "fstat"};
@@ -31,44 +23,60 @@ OsResult Stat(int fd, uint32_t* st_flags) {
   return {};
 }
 
-}  // namespace
-
-OsResult ReadFlags(const std::string& path, FileFlags* out) {
-  FileHandle file;
-  OsResult result = file.OpenForAttributes(path);
-  if (result.error != 0) return result;
-  uint32_t st_flags = 0;
-  result = Stat(file.fd(), &st_flags);
-  if (result.error == 0) Describe(st_flags, out);
-  return result;
-}
-
-OsResult ChangeFlags(const std::string& path, uint32_t mask, bool on, bool system_flags, FileFlags* after) {
-  FileHandle file;
-  OsResult result = file.OpenForAttributes(path);
-  if (result.error != 0) return result;
+// On an fd already known to be a regular file or directory.
+OsResult Change(int fd, uint32_t mask, bool on, bool system_flags) {
   uint32_t current = 0;
-  result = Stat(file.fd(), &current);
+  OsResult result = Stat(fd, &current);
   if (result.error != 0) return result;
 
-  // fchflags replaces the whole word: OR the flag into what is there so nothing else is lost.
+  // fchflags replaces the whole word: OR the flag into what is there so nothing else is lost (chflags(2)).
   const uint32_t bits = ToBsdBits(mask, system_flags);
   const uint32_t wanted = on ? (current | bits) : (current & ~bits);
-  if (wanted != current) {
-    if (fchflags(file.fd(), wanted) != 0) {
-      int error = errno;
-      return {error == EINVAL ? ENOTSUP : error, "fchflags"};
-    }
-    result = Stat(file.fd(), &current);
-    if (result.error != 0) return result;
-    if ((current & bits) != (on ? bits : 0)) {
-      return {ENOTSUP, "fchflags", "the filesystem accepted the flag change but did not keep it"};
-    }
+  if (wanted == current) return {};
+  if (fchflags(fd, wanted) != 0) {
+    int error = errno;
+    return {error == EINVAL ? ENOTSUP : error, "fchflags"};
   }
-  Describe(current, after);
+  result = Stat(fd, &current);
+  if (result.error != 0) return result;
+  if ((current & bits) != (on ? bits : 0)) {
+    return {ENOTSUP, "fchflags", "the filesystem accepted the flag change but did not keep it"};
+  }
   return {};
 }
 
-const char* FlagMethod() { return "chflags"; }
+}  // namespace
+
+OsResult ReadFlags(const std::string& path, FileFlags* out, std::string* filesystem) {
+  FileHandle file;
+  OsResult result = file.OpenForAttributes(path);
+  if (result.error != 0) return result;
+  if (filesystem != nullptr) {
+    result = FilesystemNameOf(file.fd(), filesystem);
+    if (result.error != 0) return result;
+  }
+  uint32_t st_flags = 0;
+  result = Stat(file.fd(), &st_flags);
+  if (result.error != 0) return result;
+  // Either kind of flag makes the file append-only or immutable, whoever set it.
+  out->raw = st_flags;
+  out->append_only = (st_flags & (UF_APPEND | SF_APPEND)) != 0;
+  out->immutable = (st_flags & (UF_IMMUTABLE | SF_IMMUTABLE)) != 0;
+  out->supported = true;
+  return {};
+}
+
+OsResult ChangeFlags(const std::string& path, uint32_t mask, bool on, bool system_flags) {
+  FileHandle file;
+  OsResult result = file.OpenForAttributes(path);
+  if (result.error != 0) return result;
+  return Change(file.fd(), mask, on, system_flags);
+}
+
+OsResult ChangeFlagsFd(int fd, uint32_t mask, bool on, bool system_flags) {
+  OsResult kind = RequireFileOrDirectory(fd);
+  if (kind.error != 0) return kind;
+  return Change(fd, mask, on, system_flags);
+}
 
 }  // namespace fsao

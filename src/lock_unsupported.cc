@@ -1,11 +1,11 @@
 // Platforms where the addon knows no cross-process lock: LockFile says so with ENOTSUP.
-#include <errno.h>
+#include <uv.h>
 
 #include "flags.h"
 
 namespace fsao {
 
-OsResult LockFile(int, LockMode, bool*) { return {ENOTSUP, "flock", "this platform has no file lock the addon knows"}; }
+OsResult LockFile(int, LockMode, bool*) { return {UV_ENOTSUP, "flock", "this platform has no file lock the addon knows"}; }
 const char* LockMethod() { return "none"; }
 
 }  // namespace fsao

@@ -1,5 +1,4 @@
 // Windows: the log's cross-process lock, LockFileEx on one byte far beyond any data the log will hold.
-#include <errno.h>
 #include <uv.h>
 #include <windows.h>
 
@@ -24,25 +23,20 @@ OVERLAPPED LockedByte() {
   return where;
 }
 
-// The Win32 errors LockFileEx and UnlockFileEx can give, as the errno values errors.cc names.
-int ToErrno(DWORD error) {
+// What errors.cc hands to uv_translate_sys_error(), which on Windows takes Win32 error codes. A few are
+// given as libuv errors where libuv's own mapping would mislead here: ERROR_INVALID_FUNCTION means a
+// handle that takes no byte-range locks (a pipe, some network redirectors), not a directory.
+int ToSystemError(DWORD error) {
   switch (error) {
-    case ERROR_INVALID_HANDLE:
-      return EBADF;
-    case ERROR_ACCESS_DENIED:
-      return EACCES;
-    case ERROR_NOT_ENOUGH_MEMORY:
-    case ERROR_OUTOFMEMORY:
-      return ENOMEM;
     case ERROR_INVALID_FUNCTION:
     case ERROR_NOT_SUPPORTED:
-      return ENOTSUP;  // a handle that takes no byte-range locks (a pipe, some network redirectors)
+      return UV_ENOTSUP;
+    case ERROR_ACCESS_DENIED:
+      return UV_EACCES;
     case ERROR_LOCK_VIOLATION:
-      return EAGAIN;
-    case ERROR_INVALID_PARAMETER:
-      return EINVAL;
+      return UV_EAGAIN;
     default:
-      return EIO;
+      return static_cast<int>(error);
   }
 }
 
@@ -52,7 +46,7 @@ OsResult LockFile(int fd, LockMode mode, bool* acquired) {
   // node:fs hands out C runtime descriptors from node's own C runtime (libuv, _open_osfhandle). The
   // addon may link a C runtime of its own whose _get_osfhandle knows none of them, so node's is asked.
   HANDLE handle = uv_get_osfhandle(fd);
-  if (handle == INVALID_HANDLE_VALUE) return {EBADF, mode == LockMode::kUnlock ? "UnlockFileEx" : "LockFileEx"};
+  if (handle == INVALID_HANDLE_VALUE) return {UV_EBADF, mode == LockMode::kUnlock ? "UnlockFileEx" : "LockFileEx"};
 
   OVERLAPPED where = LockedByte();
   if (mode == LockMode::kUnlock) {
@@ -61,7 +55,7 @@ OsResult LockFile(int fd, LockMode mode, bool* acquired) {
       *acquired = false;
       return {};
     }
-    return {ToErrno(GetLastError()), "UnlockFileEx"};
+    return {ToSystemError(GetLastError()), "UnlockFileEx"};
   }
 
   DWORD flags = LOCKFILE_EXCLUSIVE_LOCK;
@@ -83,7 +77,7 @@ OsResult LockFile(int fd, LockMode mode, bool* acquired) {
     *acquired = false;
     return {};
   }
-  return {ToErrno(error), "LockFileEx"};
+  return {ToSystemError(error), "LockFileEx"};
 }
 
 const char* LockMethod() { return "LockFileEx"; }

@@ -1,4 +1,5 @@
-// macOS and FreeBSD: the filesystem type of a path, as statfs(2) names it ("apfs", "ufs", "zfs").
+// macOS and FreeBSD probes: the filesystem type as statfs(2) names it ("apfs", "ufs", "zfs"), and what
+// this process may do (the owner of a file may set UF_APPEND, so there is nothing to probe).
 #include <errno.h>
 #include <sys/mount.h>
 #include <sys/param.h>
@@ -13,5 +14,14 @@ OsResult FilesystemName(const std::string& path, std::string* name) {
   *name = info.f_fstypename;
   return {};
 }
+
+OsResult FilesystemNameOf(int fd, std::string* name) {
+  struct statfs info;
+  if (fstatfs(fd, &info) != 0) return {errno, "fstatfs"};
+  *name = info.f_fstypename;
+  return {};
+}
+
+void ProbeProcess(ProcessFacts* facts) { *facts = ProcessFacts{true, false, false, nullptr}; }
 
 }  // namespace fsao

@@ -35,12 +35,24 @@ function otherProcess(file: string): { acquired: boolean; before: string } {
 describe('platformCapabilities', () => {
   it('says what this platform can do, in one place', () => {
     const expected = {
-      linux: { flags: true, lock: true, nativeScan: true },
-      darwin: { flags: true, lock: true, nativeScan: true },
-      freebsd: { flags: true, lock: true, nativeScan: true },
-      win32: { flags: false, lock: true, nativeScan: true },
+      linux: { flagMethod: 'ioctl', flags: true, lock: true, nativeScan: true },
+      darwin: { flagMethod: 'chflags', flags: true, lock: true, nativeScan: true },
+      freebsd: { flagMethod: 'chflags', flags: true, lock: true, nativeScan: true },
+      win32: { flagMethod: 'none', flags: false, lock: true, nativeScan: true },
     }[process.platform as string];
     expect(platformCapabilities()).toEqual({ ...expected, addonError: null });
+  });
+
+  it('FS_APPEND_ONLY_NATIVE_SCAN=0 turns the native scan off, and withholds the scanner', () => {
+    const script = `const { loadBinding, platformCapabilities } = require(${JSON.stringify(join(ROOT, 'dist', 'binding.js'))});
+      console.log(JSON.stringify({ ...platformCapabilities(), scanner: typeof loadBinding().binding.scanRecords }));`;
+    const run = (value: string): Record<string, unknown> => {
+      const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, FS_APPEND_ONLY_NATIVE_SCAN: value }, timeout: 15_000 });
+      if (result.status !== 0) throw new Error(result.stderr);
+      return JSON.parse(result.stdout) as Record<string, unknown>;
+    };
+    expect(run('0')).toMatchObject({ nativeScan: false, scanner: 'undefined', lock: true, addonError: null });
+    expect(run('1')).toMatchObject({ nativeScan: true, scanner: 'function' });
   });
 });
 

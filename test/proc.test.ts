@@ -1,19 +1,24 @@
-// The /proc parsers, fed fixture texts: capabilities, user namespaces and every container signal.
+// The native probe's parsers (src/proc_parse.cc), fed fixture texts through the addon: capabilities,
+// user namespaces and every container signal.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import {
-  CAP_LINUX_IMMUTABLE,
-  type ContainerSignals,
-  detectContainer,
-  hasCapabilityBit,
-  isInUserNamespace,
-  parseEffectiveCapabilities,
-} from '../lib/proc';
+import { type ContainerSignals, requireBinding } from '../lib/binding';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, 'fixtures', name), 'utf8');
+
+const CAP_LINUX_IMMUTABLE = 9;
+const binding = requireBinding();
+const parseEffectiveCapabilities = (status: string): bigint | null => binding.parseProcText('status', status);
+const isInUserNamespace = (uidMap: string): boolean => binding.parseProcText('uid_map', uidMap);
+const hasCapabilityBit = (mask: bigint, bit: number): boolean => ((mask >> BigInt(bit)) & 1n) === 1n;
+// The runtime under its JavaScript name, as platformSupportInfo() reports it.
+const detectContainer = (signals: ContainerSignals): { inContainer: boolean; runtime: string | null } => {
+  const { inContainer, containerRuntime } = binding.parseProcText('container', signals);
+  return { inContainer, runtime: containerRuntime };
+};
 
 const HOST: ContainerSignals = {
   dockerEnv: false,
@@ -22,7 +27,7 @@ const HOST: ContainerSignals = {
   pid1Environ: null,
   cgroup: fixture('cgroup-v2-host.txt'),
   mountinfo: fixture('mountinfo-host.txt'),
-  env: {},
+  kubernetesServiceHost: null,
 };
 
 describe('parseEffectiveCapabilities', () => {
@@ -51,8 +56,16 @@ describe('parseEffectiveCapabilities', () => {
     expect(hasCapabilityBit(mask, 8)).toBe(false);
   });
 
-  it('gives null when the line is missing', () => {
+  it('gives null when the line is missing, malformed or wider than 64 bits', () => {
     expect(parseEffectiveCapabilities('Name:\tnode\nCapPrm:\t0000000000000200\n')).toBeNull();
+    expect(parseEffectiveCapabilities('CapEff:\t00000000000002zz\n')).toBeNull();
+    expect(parseEffectiveCapabilities('CapEff:\n')).toBeNull();
+    expect(parseEffectiveCapabilities('CapEff:\t100000000000000000\n')).toBeNull();
+  });
+
+  it('reads the full 64 bits, and the CapEff line wherever it is', () => {
+    expect(parseEffectiveCapabilities('CapInh:\t0\nCapEff:\tffffffffffffffff\nCapBnd:\t0\n')).toBe(0xffffffffffffffffn);
+    expect(parseEffectiveCapabilities('CapEff:\t0000000000000200')).toBe(0x200n);
   });
 });
 
@@ -67,6 +80,11 @@ describe('isInUserNamespace', () => {
 
   it('is true for a single shifted range', () => {
     expect(isInUserNamespace('0 100000 65536\n')).toBe(true);
+  });
+
+  it('is true for the identity map followed by another range, and for an empty map', () => {
+    expect(isInUserNamespace('0 0 4294967295\n1 1 1\n')).toBe(true);
+    expect(isInUserNamespace('')).toBe(true);
   });
 });
 
@@ -100,7 +118,8 @@ describe('detectContainer', () => {
 
   it('finds kubernetes under cgroup v2 from KUBERNETES_SERVICE_HOST', () => {
     const signals = { ...HOST, cgroup: '0::/\n', mountinfo: fixture('mountinfo-overlay-root.txt') };
-    expect(detectContainer({ ...signals, env: { KUBERNETES_SERVICE_HOST: '10.96.0.1' } }).runtime).toBe('kubernetes');
+    expect(detectContainer({ ...signals, kubernetesServiceHost: '10.96.0.1' }).runtime).toBe('kubernetes');
+    expect(detectContainer({ ...signals, kubernetesServiceHost: '' }).runtime).toBeNull();
   });
 
   it('finds containerd from its cgroup path', () => {
@@ -117,6 +136,17 @@ describe('detectContainer', () => {
       inContainer: true,
       runtime: 'systemd-nspawn',
     });
+  });
+
+  it('finds docker and lxc only from their own cgroup path segments', () => {
+    expect(detectContainer({ ...HOST, cgroup: '0::/system.slice/docker-3f2a.scope\n' }).runtime).toBe('docker');
+    expect(detectContainer({ ...HOST, cgroup: '0::/user.slice/dockerd-helper\n' }).runtime).toBeNull();
+    expect(detectContainer({ ...HOST, cgroup: '0::/lxc.payload.web\n' }).runtime).toBe('lxc');
+  });
+
+  it('prefers /run/systemd/container over PID 1, and ignores an empty one', () => {
+    expect(detectContainer({ ...HOST, systemdContainer: 'docker\n', pid1Environ: 'container=lxc\0' }).runtime).toBe('docker');
+    expect(detectContainer({ ...HOST, systemdContainer: '\n', pid1Environ: 'container=lxc\0' }).runtime).toBe('lxc');
   });
 
   it('counts an unknown container= value and an overlay root, without naming a runtime', () => {

@@ -1,7 +1,8 @@
 // Both flags set, cleared and read through the kernel on ext4 (/tmp here) and on a tmpfs the test mounts.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -21,6 +22,7 @@ import {
   unprotectAppendOnly,
   unprotectAppendOnlySync,
 } from '../../lib/index';
+import { protectFileDescriptorSync } from '../../lib/attributes';
 import { type Mount, chattr, lsattr, makeTempDir, mount, removeTree } from './helpers';
 
 let tmpfs: Mount;
@@ -137,6 +139,79 @@ describe.each(filesystems)('on $name', ({ name, parent }) => {
     expect(protectAppendOnlySync(latin1)).toBe(true);
     expect(isAppendOnlySync(latin1)).toBe(true);
     expect(unprotectAppendOnlySync(latin1)).toBe(true);
+  });
+});
+
+describe.each(filesystems)('protectFileDescriptorSync on $name', ({ parent }) => {
+  let dir: string;
+  let file: string;
+  const fds: number[] = [];
+  beforeEach(() => {
+    dir = makeTempDir(parent());
+    file = join(dir, 'audit.log');
+    writeFileSync(file, 'first line\n');
+  });
+  afterEach(() => {
+    for (const fd of fds.splice(0)) closeSync(fd);
+    removeTree(dir);
+  });
+  const open = (path: string, flags = 'a'): number => {
+    const fd = openSync(path, flags);
+    fds.push(fd);
+    return fd;
+  };
+
+  it('sets the flag on the file the fd holds, even after its path was renamed and replaced', () => {
+    const fd = open(file);
+    renameSync(file, join(dir, 'moved.log'));
+    writeFileSync(file, 'an impostor\n');
+    expect(protectFileDescriptorSync(fd, file)).toBe(true);
+    expect(lsattr(join(dir, 'moved.log'))).toContain('a');
+    expect(lsattr(file)).not.toContain('a');
+    // Appending through the fd still works; the path-based reader sees the flag on the held file.
+    writeSync(fd, 'second line\n');
+    expect(readFileSync(join(dir, 'moved.log'), 'utf8')).toBe('first line\nsecond line\n');
+    expect(isAppendOnlySync(join(dir, 'moved.log'))).toBe(true);
+  });
+
+  it('sets the immutable flag with { immutable: true }, whatever mode the fd was opened in', () => {
+    expect(protectFileDescriptorSync(open(file, 'r'), file, { immutable: true, strict: true })).toBe(true);
+    expect(lsattr(file)).toContain('i');
+    expect(lsattr(file)).not.toContain('a');
+  });
+
+  it('is true, and changes nothing, when the flag is already set', () => {
+    const fd = open(file);
+    expect(protectFileDescriptorSync(fd, file)).toBe(true);
+    expect(protectFileDescriptorSync(fd, file)).toBe(true);
+    expect(lsattr(file)).toContain('a');
+  });
+
+  it('explains a closed fd, naming the path', () => {
+    const fd = openSync(file, 'a');
+    closeSync(fd);
+    let thrown: unknown;
+    try {
+      protectFileDescriptorSync(fd, file);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ name: 'AppendOnlyError', code: 'EBADF', syscall: 'fstat', path: file });
+    expect((thrown as Error).message).toBe(
+      `EBADF: bad file descriptor, fstat '${file}'. The file descriptor is not open. Pass a descriptor the process holds open.`,
+    );
+  });
+
+  it('refuses what is not a regular file or directory, and bad arguments, the way the path calls do', () => {
+    const fifo = join(dir, 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    expect(() => protectFileDescriptorSync(open(fifo, 'r+'), fifo)).toThrow(expect.objectContaining({ code: 'ENOTSUP' }));
+    expect(() => protectFileDescriptorSync('3' as never, file)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => protectFileDescriptorSync(-1, file)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => protectFileDescriptorSync(open(file), file, { imutable: true } as never)).toThrow(
+      'The "options.imutable" property is not an option (known options are strict, immutable, system).',
+    );
+    expect(lsattr(file)).not.toContain('a');
   });
 });
 

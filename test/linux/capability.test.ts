@@ -1,4 +1,6 @@
 // Without CAP_LINUX_IMMUTABLE (a child under setpriv): EPERM naming the capability and the fix.
+import { dirname, join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { protectAppendOnlySync } from '../../lib/index';
@@ -45,6 +47,15 @@ describe('without CAP_LINUX_IMMUTABLE', () => {
     expect(outcome.message).toContain('CAP_LINUX_IMMUTABLE');
     expect(outcome.fix).toMatch(/--cap-add LINUX_IMMUTABLE|setcap cap_linux_immutable|capabilities/);
     expect(outcome.message).toContain(outcome.fix);
+    expect(lsattr(audit.file)).not.toContain('a');
+  });
+
+  it('protectFileDescriptorSync throws the same explained EPERM, naming the path', () => {
+    const attributes = JSON.stringify(join(dirname(DIST), 'attributes.js'));
+    const outcome = withoutCapability(`require(${attributes}).protectFileDescriptorSync(require('fs').openSync(file, 'a'), file)`, audit.file);
+    expect(outcome).toMatchObject({ code: 'EPERM', name: 'AppendOnlyError', syscall: 'ioctl', errno: -1, path: audit.file });
+    expect(outcome.message).toMatch(/^EPERM: operation not permitted, ioctl '.*audit\.log'\. /);
+    expect(outcome.message).toContain('CAP_LINUX_IMMUTABLE');
     expect(lsattr(audit.file)).not.toContain('a');
   });
 

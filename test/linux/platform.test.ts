@@ -1,11 +1,11 @@
 // platformSupportInfo() on this machine: root with CAP_LINUX_IMMUTABLE, ext4 /tmp, tmpfs and ramfs mounts.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { platformSupportInfo } from '../../lib/index';
-import { type Mount, makeTempDir, mount, removeTree } from './helpers';
+import { DIST, type Mount, makeTempDir, mount, removeTree, runNodeJson } from './helpers';
 
 describe('platformSupportInfo', () => {
   let dir: string;
@@ -30,6 +30,16 @@ describe('platformSupportInfo', () => {
     });
     expect(typeof info.inContainer).toBe('boolean');
     expect(info.notes).toContain('CAP_LINUX_IMMUTABLE');
+  });
+
+  it('probes the container natively, from the signals this process sees', () => {
+    const probe = (env: Record<string, string>): Record<string, unknown> =>
+      runNodeJson(`const { platformSupportInfo } = require(${JSON.stringify(DIST)}); console.log(JSON.stringify(platformSupportInfo()));`, { env });
+    // KUBERNETES_SERVICE_HOST is read from the process environment by the addon at each call.
+    expect(probe({ KUBERNETES_SERVICE_HOST: '10.96.0.1' })).toMatchObject({ inContainer: true, containerRuntime: 'kubernetes' });
+    const here = platformSupportInfo();
+    if (existsSync('/.dockerenv')) expect(here).toMatchObject({ inContainer: true });
+    expect(probe({ KUBERNETES_SERVICE_HOST: '' })).toMatchObject({ inContainer: here.inContainer, containerRuntime: here.containerRuntime });
   });
 
   it('tries the flag for real in a directory on ext4 and leaves nothing behind', () => {
@@ -98,7 +108,9 @@ describe('platformSupportInfo', () => {
     expect(() => platformSupportInfo(null as never)).toThrow(TypeError);
     expect(() => platformSupportInfo(null as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => platformSupportInfo('/tmp' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => platformSupportInfo({ path: 3 as never })).toThrow(/"options.path" argument/);
+    expect(() => platformSupportInfo({ path: 3 as never })).toThrow(
+      'The "options.path" property must be of type string or an instance of Buffer or URL. Received type number (3)',
+    );
   });
 
   it('names a misspelt option instead of ignoring it', () => {

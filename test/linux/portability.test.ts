@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { protectFileDescriptorSync } from '../../lib/attributes';
 import { AppendOnlyLog, verifyLog } from '../../lib/index';
 import { DIST, ROOT, runNode, runNodeJson, useAuditFile } from './helpers';
 const audit = useAuditFile();
@@ -60,6 +61,29 @@ describe('a platform without the attribute (win32)', () => {
   });
 });
 
+describe('protectFileDescriptorSync on a platform without the attribute (win32)', () => {
+  it('warns once and returns false, throws ENOTSUP with { strict: true }, and still reports a closed fd', () => {
+    const result = runNodeJson<Record<string, unknown>>(
+      `${AS_WINDOWS}
+       const fs = require('node:fs');
+       const warnings = [];
+       process.on('warning', (w) => warnings.push(w.code));
+       const { protectFileDescriptorSync } = require(${JSON.stringify(join(ROOT, 'dist', 'attributes.js'))});
+       const file = process.argv[1];
+       const fd = fs.openSync(file, 'a');
+       const codeOf = (run) => { try { return run(); } catch (e) { return e.code; } };
+       const first = protectFileDescriptorSync(fd, file);
+       const strict = codeOf(() => protectFileDescriptorSync(fd, file, { strict: true }));
+       fs.closeSync(fd);
+       const closed = codeOf(() => protectFileDescriptorSync(fd, file));
+       setImmediate(() => console.log(JSON.stringify({ first, strict, closed, warnings })));`,
+      { args: [audit.file] },
+    );
+    expect(result).toEqual({ first: false, strict: 'ENOTSUP', closed: 'EBADF', warnings: ['FS_APPEND_ONLY_UNSUPPORTED'] });
+    expect(protectFileDescriptorSync).toBeTypeOf('function');
+  });
+});
+
 describe('an addon that cannot be loaded', () => {
   // A copy of the package with its compiled facade but no build/ and no prebuilds/, as after an
   // install on a platform with neither a prebuilt binary nor a compiler.
@@ -92,8 +116,20 @@ describe('an addon that cannot be loaded', () => {
     expect((result.sync as { fix: string }).fix).toContain('npm rebuild fs-append-only');
     expect(result.read).toMatchObject({ code: 'ERR_ADDON_UNAVAILABLE' });
     expect(result.promise).toBe('ERR_ADDON_UNAVAILABLE');
-    expect(result.info).toMatchObject({ supported: false, method: 'ioctl', hasCapability: true });
-    expect((result.info as { notes: string }).notes).toContain('native addon could not be loaded');
+    // Without the addon nothing about the process can be probed, and the answer says so.
+    expect(result.info).toMatchObject({
+      supported: false,
+      method: 'ioctl',
+      hasCapability: false,
+      userNamespace: false,
+      inContainer: false,
+      containerRuntime: null,
+      filesystem: null,
+    });
+    const notes = (result.info as { notes: string }).notes;
+    expect(notes).toContain('ERR_ADDON_UNAVAILABLE: the native addon could not be loaded (No native build was found');
+    expect(notes).toContain('could not be probed');
+    expect(notes).toContain('npm rebuild fs-append-only');
   });
   it('the log still works, warning once that it takes no cross-process lock', () => {
     const copy = packageWithoutAddon();
