@@ -13,7 +13,7 @@ const audit = useAuditFile();
 const AS_WINDOWS = `Object.defineProperty(process, 'platform', { value: 'win32' });`;
 
 describe('a platform without the attribute (win32)', () => {
-  it('protectAppendOnly warns once per process and returns false, as the Python original does', () => {
+  it('protectAppendOnly warns once per process and returns false', () => {
     const result = runNodeJson<{ first: boolean; second: boolean; promise: boolean; warnings: string[] }>(
       `${AS_WINDOWS}
        const warnings = [];

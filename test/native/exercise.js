@@ -26,12 +26,14 @@ const code = (run) => {
   }
 };
 
-// Three chained records, built from the format's rules by hand (no dependency on the compiled package).
+// Chained records, built from the format's rules by hand (no dependency on the compiled package): more
+// lines than the scanner's threshold for hashing on a second thread (kParallelLines in src/scan.cc).
+const RECORDS = 600;
 const chain = (() => {
   const { createHash } = require('node:crypto');
   let prev = '0'.repeat(64);
   let text = '';
-  for (let seq = 1; seq <= 3; seq += 1) {
+  for (let seq = 1; seq <= RECORDS; seq += 1) {
     const body = `{"seq":${seq},"ts":"2026-11-22T10:00:00.000Z","prev":"${prev}","data":{"n":${seq}}`;
     prev = createHash('sha256').update(body).digest('hex');
     text += `${body},"hash":"${prev}"}\n`;
@@ -42,26 +44,61 @@ const chain = (() => {
 async function main() {
   const server = net.createServer().listen(path.join(dir, 'sock'));
   await new Promise((resolve) => server.once('listening', resolve));
+  const fixture = (name) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', name), 'utf8');
+  const signals = {
+    dockerEnv: false,
+    containerEnv: false,
+    systemdContainer: null,
+    pid1Environ: 'PATH=/bin\0container=lxc\0',
+    cgroup: fixture('cgroup-v1-kubernetes.txt'),
+    mountinfo: fixture('mountinfo-docker.txt'),
+    kubernetesServiceHost: null,
+  };
   for (let round = 0; round < 2000; round += 1) {
     for (const mask of [addon.APPEND_ONLY, addon.IMMUTABLE]) {
       addon.changeFlagsSync(bytes(file), mask, true, false);
       assert.strictEqual(addon.readStateSync(file), mask);
-      assert.strictEqual(addon.readFlagsSync(bytes(file)).appendOnly || addon.readFlagsSync(bytes(file)).immutable, true);
+      const attributes = addon.readAttributesSync(bytes(file));
+      assert.strictEqual(attributes.appendOnly || attributes.immutable, true);
+      assert.strictEqual(attributes.filesystem.length > 0, true);
       addon.changeFlagsSync(file, mask, false, false);
       assert.strictEqual(addon.readStateSync(bytes(file)), 0);
     }
-    assert.strictEqual(code(() => addon.readFlagsSync(bytes(link))), 'ELOOP');
-    assert.strictEqual(code(() => addon.readFlagsSync(bytes(fifo))), 'ENOTSUP');
-    assert.strictEqual(code(() => addon.readFlagsSync(bytes(path.join(dir, 'sock')))), 'ENOTSUP');
+    const held = fs.openSync(file, 'a');
+    addon.changeFlagsFdSync(held, addon.APPEND_ONLY, true, false);
+    assert.strictEqual(addon.readStateSync(file), addon.APPEND_ONLY);
+    addon.changeFlagsFdSync(held, addon.APPEND_ONLY, false, false);
+    fs.closeSync(held);
+    assert.strictEqual(code(() => addon.changeFlagsFdSync(held, addon.APPEND_ONLY, true, false)), 'EBADF');
+    assert.strictEqual(code(() => addon.changeFlagsFdSync(-1, addon.APPEND_ONLY, true, false)), 'RangeError');
+    assert.strictEqual(code(() => addon.changeFlagsFdSync(0.5, addon.APPEND_ONLY, true, false)), 'RangeError');
+    assert.strictEqual(code(() => addon.changeFlagsFdSync(1, 'mask', true, false)), 'TypeError');
+    const fifoFd = fs.openSync(fifo, 'r+');
+    assert.strictEqual(code(() => addon.changeFlagsFdSync(fifoFd, addon.APPEND_ONLY, true, false)), 'ENOTSUP');
+    fs.closeSync(fifoFd);
+    assert.strictEqual(code(() => addon.readAttributesSync(bytes(link))), 'ELOOP');
+    assert.strictEqual(code(() => addon.readAttributesSync(bytes(fifo))), 'ENOTSUP');
+    assert.strictEqual(code(() => addon.readAttributesSync(bytes(path.join(dir, 'sock')))), 'ENOTSUP');
     assert.strictEqual(code(() => addon.changeFlagsSync(bytes('/dev/null'), addon.APPEND_ONLY, true, false)), 'ENOTSUP');
-    assert.strictEqual(code(() => addon.readFlagsSync(bytes(path.join(dir, 'missing')))), 'ENOENT');
-    assert.strictEqual(code(() => addon.readFlagsSync(bytes('x'.repeat(5000)))), 'ENAMETOOLONG');
-    assert.strictEqual(code(() => addon.readFlagsSync(Buffer.from('a\0b'))), 'TypeError');
-    assert.strictEqual(code(() => addon.readFlagsSync(42)), 'TypeError');
+    assert.strictEqual(code(() => addon.readAttributesSync(bytes(path.join(dir, 'missing')))), 'ENOENT');
+    assert.strictEqual(code(() => addon.readAttributesSync(bytes('x'.repeat(5000)))), 'ENAMETOOLONG');
+    assert.strictEqual(code(() => addon.readAttributesSync(Buffer.from('a\0b'))), 'TypeError');
+    assert.strictEqual(code(() => addon.readAttributesSync(42)), 'TypeError');
     assert.strictEqual(code(() => addon.readStateSync(path.join(dir, 'missing'))), 'ENOENT');
     assert.strictEqual(code(() => addon.changeFlagsSync(bytes(file), 'mask')), 'TypeError');
     assert.strictEqual(addon.filesystemNameSync(bytes(dir)).length > 0, true);
     assert.strictEqual(code(() => addon.filesystemNameSync(bytes(path.join(dir, 'missing')))), 'ENOENT');
+
+    // The probe, on this machine and on fixture texts, hostile ones included.
+    assert.strictEqual(typeof addon.probeProcessSync().hasCapability, 'boolean');
+    assert.strictEqual(addon.parseProcText('status', fixture('status-root.txt')), 0x000001ffffffffffn);
+    assert.strictEqual(addon.parseProcText('status', 'CapEff:\t' + 'f'.repeat(5000)), null);
+    assert.strictEqual(addon.parseProcText('uid_map', fixture('uid_map-rootless.txt')), true);
+    assert.strictEqual(addon.parseProcText('uid_map', ' \n\t'), true);
+    assert.deepStrictEqual(addon.parseProcText('container', signals), { inContainer: true, containerRuntime: 'kubernetes' });
+    assert.deepStrictEqual(addon.parseProcText('container', { mountinfo: ' - overlay\n - \n1 2 3 4 / - overlay x' }), { inContainer: true, containerRuntime: null });
+    assert.strictEqual(code(() => addon.parseProcText('container', { cgroup: 3 })), 'TypeError');
+    assert.strictEqual(code(() => addon.parseProcText('nope', '')), 'RangeError');
 
     assert.strictEqual(addon.lockMethod, 'flock');
     const fd = fs.openSync(file, 'r');
@@ -73,13 +110,17 @@ async function main() {
     assert.strictEqual(code(() => addon.lockSync(123456, 1)), 'EBADF');
     assert.strictEqual(code(() => addon.lockSync(fd, 7)), 'RangeError');
 
-    // The verifier's fast path: a valid chain, then damaged, truncated and hostile buffers.
+    // The verifier's fast path: a valid chain long enough for two threads, then damaged, truncated and
+    // hostile buffers.
     const [consumed, lines, nextSeq] = addon.scanRecords(chain, 0, chain.length, 1, '0'.repeat(64), 0);
-    assert.deepStrictEqual([consumed, lines, nextSeq], [chain.length, 3, 4]);
+    assert.deepStrictEqual([consumed, lines, nextSeq], [chain.length, RECORDS, RECORDS + 1]);
     const damaged = Buffer.from(chain);
     damaged[damaged.length - 20] ^= 1;
-    assert.strictEqual(addon.scanRecords(damaged, 0, damaged.length, 1, '0'.repeat(64), 0)[1], 2);
-    assert.strictEqual(addon.scanRecords(chain, 0, chain.length - 1, 1, '0'.repeat(64), 0)[1], 2);
+    assert.strictEqual(addon.scanRecords(damaged, 0, damaged.length, 1, '0'.repeat(64), 0)[1], RECORDS - 1);
+    const early = Buffer.from(chain);
+    early[100] ^= 1; // in the first line: the first thread's half
+    assert.strictEqual(addon.scanRecords(early, 0, early.length, 1, '0'.repeat(64), 0)[1], 0);
+    assert.strictEqual(addon.scanRecords(chain, 0, chain.length - 1, 1, '0'.repeat(64), 0)[1], RECORDS - 1);
     assert.strictEqual(addon.scanRecords(chain, 5, chain.length, 1, '0'.repeat(64), 0)[1], 0);
     assert.strictEqual(addon.scanRecords(chain, 0, chain.length, 1, '0'.repeat(64), 2)[1], 1);
     for (const hostile of [Buffer.alloc(0), Buffer.from('\n\n'), Buffer.from('{"seq":1\n'), Buffer.from('{"seq":99999999999999999999,"ts":"\n'), Buffer.alloc(300, 0x7b)]) {
@@ -91,12 +132,12 @@ async function main() {
     if (round % 100 === 0) {
       const results = await Promise.allSettled([
         addon.changeFlags(bytes(file), addon.APPEND_ONLY, true, false),
-        addon.readFlags(bytes(file)),
-        addon.readFlags(bytes(link)),
-        addon.filesystemName(bytes(dir)),
+        addon.readAttributes(bytes(file)),
+        addon.readAttributes(bytes(link)),
         addon.changeFlags(bytes(path.join(dir, 'missing')), addon.IMMUTABLE, true, false),
       ]);
-      assert.deepStrictEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      assert.deepStrictEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+      assert.strictEqual(results[0].value, undefined);
       await addon.changeFlags(bytes(file), addon.APPEND_ONLY, false, false);
     }
   }

@@ -1,4 +1,5 @@
-// Calls the platform layer in a loop, error paths included, for valgrind memcheck (no Node, no V8 noise).
+// Calls the platform layer and the probe's parsers in a loop, error paths included, for valgrind memcheck
+// (no Node, no V8 noise).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "../../src/flags.h"
+#include "../../src/proc_parse.h"
 
 static void Expect(bool ok, const char* what) {
   if (!ok) {
@@ -29,14 +31,31 @@ int main(int argc, char** argv) {
   for (int round = 0; round < 500; ++round) {
     fsao::FileFlags flags;
     for (uint32_t mask : {fsao::kAppendOnly, fsao::kImmutable}) {
-      Expect(fsao::ChangeFlags(file, mask, true, false, &flags).error == 0, "set");
-      Expect(fsao::ReadFlags(file, &flags).error == 0 && (flags.append_only || flags.immutable), "read");
-      Expect(fsao::ChangeFlags(file, mask, false, false, &flags).error == 0, "clear");
+      Expect(fsao::ChangeFlags(file, mask, true, false).error == 0, "set");
+      std::string filesystem;
+      Expect(fsao::ReadFlags(file, &flags, &filesystem).error == 0 && (flags.append_only || flags.immutable), "read");
+      Expect(!filesystem.empty(), "filesystem with the flags");
+      Expect(fsao::ChangeFlags(file, mask, false, false).error == 0, "clear");
     }
-    Expect(fsao::ReadFlags(link, &flags).error == ELOOP, "symlink");
-    Expect(fsao::ReadFlags(fifo, &flags).error == ENOTSUP, "fifo");
-    Expect(fsao::ChangeFlags("/dev/null", fsao::kAppendOnly, true, false, &flags).error == ENOTSUP, "device");
-    Expect(fsao::ReadFlags(dir + "/missing", &flags).error == ENOENT, "missing");
+    const int held = open(file.c_str(), O_WRONLY | O_APPEND);
+    Expect(fsao::ChangeFlagsFd(held, fsao::kAppendOnly, true, false).error == 0, "set through an fd");
+    Expect(fsao::ChangeFlagsFd(held, fsao::kAppendOnly, false, false).error == 0, "clear through an fd");
+    close(held);
+    Expect(fsao::ChangeFlagsFd(held, fsao::kAppendOnly, true, false).error == EBADF, "a closed fd");
+    Expect(fsao::ReadFlags(link, &flags, nullptr).error == ELOOP, "symlink");
+    Expect(fsao::ReadFlags(fifo, &flags, nullptr).error == ENOTSUP, "fifo");
+    Expect(fsao::ChangeFlags("/dev/null", fsao::kAppendOnly, true, false).error == ENOTSUP, "device");
+    Expect(fsao::ReadFlags(dir + "/missing", &flags, nullptr).error == ENOENT, "missing");
+    fsao::ProcessFacts facts;
+    fsao::ProbeProcess(&facts);
+    Expect(fsao::ParseEffectiveCapabilities("CapEff:\t000001ffffffffff\n").value_or(0) == 0x1ffffffffffull, "CapEff");
+    Expect(!fsao::ParseEffectiveCapabilities(std::string(5000, 'f')).has_value(), "no CapEff");
+    Expect(fsao::IsInUserNamespace("0 100000 65536\n") && !fsao::IsInUserNamespace(" 0 0 4294967295\n"), "uid_map");
+    fsao::ContainerSignals signals;
+    signals.cgroup = "12:pids:/kubepods/burstable/pod1/abc\n";
+    signals.mountinfo = std::string(" - overlay\n - \n1 2 3 4 / - overlay x\n");
+    signals.pid1_environ = std::string("container=lxc\0PATH=/bin", 24);
+    Expect(std::string(fsao::DetectContainer(signals).runtime) == "kubernetes", "container");
     std::string name;
     Expect(fsao::FilesystemName(dir, &name).error == 0 && !name.empty(), "filesystem");
     Expect(fsao::FilesystemName(dir + "/missing", &name).error == ENOENT, "filesystem of missing");

@@ -27,7 +27,7 @@ UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
 
 echo "== valgrind memcheck on the platform layer"
 g++ -std=c++17 -g -O0 -o "$work/flags_driver" "$root/test/native/flags_driver.cc" \
-  "$root/src/flags_linux.cc" "$root/src/probe_linux.cc" "$root/src/lock_posix.cc" -I"$root/src"
+  "$root/src/flags_linux.cc" "$root/src/probe_linux.cc" "$root/src/proc_parse.cc" "$root/src/lock_posix.cc" -I"$root/src"
 mkdir "$work/files"
 valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=1 \
   "$work/flags_driver" "$work/files"
