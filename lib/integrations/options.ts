@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 
 import type { LogKey, OpenOptions, RotateOptions } from '../log/index';
-import type { PathLike } from '../paths';
+import { parseOpenOptions } from '../log/options';
+import { type PathLike, toTarget } from '../paths';
 import { checkOptions, invalidArgType, invalidArgValue } from '../validate';
 
 /**
@@ -18,6 +19,8 @@ export interface CheckpointOptions {
   signer: string;
   origin?: string;
   every?: { records?: number; ms?: number };
+  /** Called with each signed note. A function does not survive cloning: the destination and winston only. */
+  onCheckpoint?: (note: string) => void;
 }
 
 export interface IntegrationLogOptions {
@@ -72,5 +75,9 @@ export function toLogOptions(
   if (checkpoints !== undefined) open.checkpoints = checkpoints;
   const rest = Object.fromEntries(Object.entries(given).filter(([name]) => extra.includes(name)));
   const bytes = path instanceof Uint8Array && !Buffer.isBuffer(path) ? Buffer.from(path.buffer, path.byteOffset, path.byteLength) : path;
+  // Checked now, as AppendOnlyLog.open() will check them: a logger is built synchronously, and a
+  // mistake belongs at the line that made it, not in an 'error' event later.
+  toTarget(bytes, 'options.path');
+  parseOpenOptions(open);
   return { path: bytes as PathLike, open: open as OpenOptions, rest };
 }
