@@ -36,6 +36,9 @@ function jsonSafe(value: unknown, ancestors: Set<object>): unknown {
 }
 
 function entryData(info: unknown): unknown {
+  // logger.error(new Error('x')) passes the Error itself as info; its message and stack are not
+  // enumerable, and JSON would keep neither (winston's format.errors() copies them the same way).
+  if (info instanceof Error) info = { ...info, message: info.message, stack: info.stack };
   try {
     JSON.stringify(info);
     return info;
