@@ -1,11 +1,14 @@
-// The published shape: npm pack yields dist/ and the host's prebuild, the tarball installs and loads
-// from prebuilds/ with no compiler anywhere on PATH, and its types compile in strict consumers.
+// The published shape: the tarball holds exactly dist/, the sources, the docs and the host's prebuild
+// (made as the release workflow makes it, then packed), installs and loads from prebuilds/ with no
+// compiler anywhere on PATH, works with pino and winston as a user writes it, and its types compile in
+// strict consumers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { type LogRecord, readLog, verifyLog } from '../../lib/index';
 import { ROOT, makeTempDir, removeTree } from './helpers';
 
 const NPM_CLI = process.env.npm_execpath?.endsWith('npm-cli.js')
@@ -13,8 +16,11 @@ const NPM_CLI = process.env.npm_execpath?.endsWith('npm-cli.js')
   : realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
 
 const HOST = `${process.platform}-${process.arch}`;
+// The release workflow builds Linux binaries with --tag-libc; this test makes the host's the same way.
+const PREBUILD = `prebuilds/${HOST}/fs-append-only.glibc.node`;
 
 let work: string;
+let source: string;
 let tarball: string;
 let packedFiles: string[];
 let consumer: string;
@@ -47,10 +53,18 @@ function cleanCopy(): string {
   return copy;
 }
 
+function filesUnder(root: string, dir: string): string[] {
+  return readdirSync(join(root, dir), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)));
+}
+
 beforeAll(() => {
   work = makeTempDir();
-  // prepack compiles dist/ and runs prebuildify for this host.
-  const output = npm(['pack', '--json', '--pack-destination', work], cleanCopy());
+  source = cleanCopy();
+  // As the release workflow does: the prebuild first (prepack builds only dist/), then the tarball.
+  npm(['run', 'build:prebuilds', '--', '--tag-libc'], source);
+  const output = npm(['pack', '--json', '--pack-destination', work], source);
   // The prepack scripts print to the same stdout: the JSON report starts at the last line that is "[".
   const report = output.slice(output.search(/^\[$(?![\s\S]*^\[$)/m));
   const [packed] = JSON.parse(report) as [
@@ -64,27 +78,26 @@ beforeAll(() => {
   mkdirSync(consumer);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
   const env = { ...process.env, PATH: bareBin, npm_config_nodedir: '', PREBUILDS_ONLY: '1' };
-  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], consumer, env);
+  // pino 9 and 10 and winston, the versions users install, from the registry.
+  const loggers = ['pino9@npm:pino@9', 'pino10@npm:pino@10', 'winston@3'];
+  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...loggers], consumer, env);
 }, 300_000);
 
 afterAll(() => removeTree(work));
 
 describe('the packed tarball', () => {
-  it('holds dist/, the sources to rebuild from, and the prebuild for this host', () => {
+  it('holds exactly dist/ (lib/ compiled), the sources to rebuild from, the docs and the prebuild for this host', () => {
+    const compiled = filesUnder(source, 'lib')
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
+      .flatMap((file) => {
+        const base = file.replace(/^lib\//, 'dist/').replace(/\.ts$/, '');
+        return [`${base}.js`, `${base}.d.ts`];
+      });
+    const expected = ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'prebuilds/README.md', PREBUILD, ...filesUnder(source, 'src'), ...compiled];
+    expect([...packedFiles].sort()).toEqual([...new Set(expected)].sort());
     expect(packedFiles).toEqual(
-      expect.arrayContaining([
-        'package.json',
-        'README.md',
-        'binding.gyp',
-        'dist/index.js',
-        'dist/index.d.ts',
-        'src/addon.cc',
-        'src/flags_linux.cc',
-        'src/flags_bsd.cc',
-        `prebuilds/${HOST}/fs-append-only.node`,
-      ]),
+      expect.arrayContaining(['dist/index.js', 'dist/integrations/pino.js', 'dist/integrations/winston.d.ts', 'src/addon.cc']),
     );
-    expect(packedFiles.filter((file) => /^(test|lib|bench|build|node_modules|\.github|\.ci)\//.test(file))).toEqual([]);
   });
 
   it('the bare PATH really has no compiler', () => {
@@ -115,7 +128,63 @@ describe('the packed tarball', () => {
     expect(result.stderr).toBe('');
     const outcome = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(outcome).toMatchObject({ set: true, read: true, cleared: true, method: 'ioctl' });
-    expect(outcome.loadedFrom).toBe(join(realpathSync(installed), 'prebuilds', HOST, 'fs-append-only.node'));
+    expect(outcome.loadedFrom).toBe(join(realpathSync(installed), PREBUILD));
+  });
+
+  async function records(path: string): Promise<LogRecord[]> {
+    const all: LogRecord[] = [];
+    for await (const record of readLog(path)) all.push(record);
+    return all;
+  }
+
+  function runConsumer(file: string, text: string, args: string[]): { status: number | null; stderr: string } {
+    writeFileSync(join(consumer, file), text);
+    const result = spawnSync(process.execPath, [file, ...args], {
+      cwd: consumer,
+      env: { PATH: bareBin, PREBUILDS_ONLY: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: result.status, stderr: result.stderr };
+  }
+
+  it('works as pino.transport({ target: "fs-append-only/pino" }) and as a destination, from ESM, with pino 9 and 10', async () => {
+    const script = `
+      import { appendOnlyDestination } from 'fs-append-only/pino';
+      const [name, mode, path] = process.argv.slice(2);
+      const { default: pino } = await import(name);
+      const key = { id: 'k1', secret: 'c'.repeat(32) };
+      const stream = mode === 'transport'
+        ? pino.transport({ target: 'fs-append-only/pino', options: { path, key } })
+        : appendOnlyDestination({ path, key });
+      const logger = pino(stream);
+      const go = () => {
+        for (let i = 0; i < 100; i++) logger.info({ i }, 'hello');
+        process.exit(0);
+      };
+      if (mode === 'transport') go(); else stream.once('ready', go);`;
+    for (const name of ['pino9', 'pino10']) {
+      for (const mode of ['transport', 'destination']) {
+        const path = join(work, `${name}-${mode}.log`);
+        expect(runConsumer('pino-use.mjs', script, [name, mode, path])).toEqual({ status: 0, stderr: '' });
+        expect(await verifyLog(path, { keys: { k1: 'c'.repeat(32) } })).toMatchObject({ status: 'intact', records: 100 });
+        expect((await records(path))[99]!.data).toMatchObject({ level: 30, i: 99, msg: 'hello' });
+      }
+    }
+  });
+
+  it('works as a winston transport', async () => {
+    const path = join(work, 'winston.log');
+    const script = `
+      const winston = require('winston');
+      const { AppendOnlyTransport } = require('fs-append-only/winston');
+      const logger = winston.createLogger({ transports: [new AppendOnlyTransport({ path: process.argv[2] })] });
+      for (let i = 0; i < 100; i++) logger.info('hello', { i });
+      logger.on('finish', () => process.exit(0));
+      logger.end();`;
+    expect(runConsumer('winston-use.cjs', script, [path])).toEqual({ status: 0, stderr: '' });
+    expect(await verifyLog(path)).toMatchObject({ status: 'intact', records: 100 });
+    expect((await records(path))[99]!.data).toEqual({ i: 99, level: 'info', message: 'hello' });
   });
 
   it('type-checks a consumer against the shipped .d.ts, and its types catch misuse', () => {
@@ -134,6 +203,9 @@ describe('the packed tarball', () => {
       join(consumer, 'good.ts'),
       `import { protectAppendOnly, isAppendOnlySync, getFileAttributesSync, platformSupportInfo, AppendOnlyError,
          type PlatformSupportInfo, type FileAttributes } from 'fs-append-only';
+       import winston from 'winston';
+       import { AppendOnlyTransport } from 'fs-append-only/winston';
+       export const logger = winston.createLogger({ transports: [new AppendOnlyTransport({ path: '/tmp/w.log', level: 'info', durability: 'none' })] });
        export async function check(path: string): Promise<boolean> {
          const info: PlatformSupportInfo = platformSupportInfo({ path: '/tmp' });
          const attributes: FileAttributes = getFileAttributesSync(new URL('file:///tmp/x'));
@@ -149,13 +221,16 @@ describe('the packed tarball', () => {
     writeFileSync(
       join(consumer, 'bad.ts'),
       `import { isAppendOnlySync, protectAppendOnly } from 'fs-append-only';
+       import { AppendOnlyTransport } from 'fs-append-only/winston';
        export const wrongResult: string = isAppendOnlySync('/tmp/x');
-       export const wrongPath = protectAppendOnly(42);`,
+       export const wrongPath = protectAppendOnly(42);
+       export const wrongDurability = new AppendOnlyTransport({ path: '/tmp/w.log', durability: 'fast' });`,
     );
     const bad = spawnSync(process.execPath, [tsc, '-p', consumer], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toContain("Type 'boolean' is not assignable to type 'string'");
     expect(bad.stdout).toContain("Argument of type 'number' is not assignable");
+    expect(bad.stdout).toContain(`Type '"fast"' is not assignable to type`);
   });
 });
 
@@ -170,6 +245,16 @@ const CONSUMER_TS = `
     AppendOnlyError, AppendOnlyLog, platformSupportInfo, protectAppendOnly, verifyLog,
     type AppendOnlyErrorDetails, type PlatformSupportInfo, type VerifyReport,
   } from 'fs-append-only';
+  import { appendOnlyDestination, appendOnlyTransport, type AppendOnlyTransportOptions } from 'fs-append-only/pino';
+
+  export async function logTo(path: string): Promise<void> {
+    const options: AppendOnlyTransportOptions = { path, key: { id: 'k1', secretFile: '/etc/audit-key' }, durability: 'none' };
+    const destination = appendOnlyDestination({ path, protect: true });
+    destination.write('{"msg":"hello"}\\n');
+    destination.flushSync();
+    destination.end();
+    (await appendOnlyTransport(options)).end();
+  }
 
   export async function audit(file: string): Promise<string> {
     const info: PlatformSupportInfo = platformSupportInfo({ path: file });
@@ -228,6 +313,10 @@ describe('the shipped types, in strict consumers', () => {
       expect(result).toMatchObject({ output: '', status: 0 });
     });
   }
+
+  it('leaves winston-transport out when the project does not use winston (an optional peer)', () => {
+    expect(existsSync(join(projects.withoutNode, 'node_modules', 'winston-transport'))).toBe(false);
+  });
 
   it('brings @types/node along as a peer, keeping the version a project already has', () => {
     const version = (dir: string): string =>
