@@ -37,6 +37,13 @@ function end(logger, destination) {
         throw new Error('boom');
       });
       return;
+    case 'flush': // pino 10 takes logger.flush(cb) to the worker: print how many lines were in the file then
+      logger.flush((error) => {
+        if (error) throw error;
+        process.stdout.write(`${require('node:fs').readFileSync(path, 'utf8').split('\n').length - 1}\n`);
+        process.exit(0);
+      });
+      return;
     default:
       throw new Error(`unknown ending ${how}`);
   }
@@ -51,9 +58,16 @@ if (mode === 'transport') {
     process.exitCode = 3;
   });
   const logger = pino(transport);
-  // No waiting for 'ready': pino buffers, and its exit hook waits for the worker.
-  logLines(logger);
-  end(logger, transport);
+  if (how === 'flush') {
+    transport.once('ready', () => {
+      logLines(logger);
+      end(logger, transport);
+    });
+  } else {
+    // No waiting for 'ready': pino buffers, and its exit hook waits for the worker.
+    logLines(logger);
+    end(logger, transport);
+  }
 } else {
   const { appendOnlyDestination } = require('fs-append-only/pino');
   const destination = appendOnlyDestination(options);

@@ -2,13 +2,15 @@
 // in-process destination, each ended the ways a process ends, then checked with verifyLog.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 
 import { type LogRecord, readLog, verifyLog } from '../../lib/index';
 import appendOnlyTransport, { appendOnlyDestination } from '../../lib/integrations/pino';
-import { ROOT, lsattr, useAuditFile } from './helpers';
+import { ROOT, lsattr, makeTempDir, removeTree, useAuditFile } from './helpers';
 
 const WRITER = join(ROOT, 'test', 'linux', 'pino-writer.js');
 const LINES = 2000;
@@ -17,6 +19,7 @@ const PINOS = ['pino', 'pino10'] as const;
 
 interface Outcome {
   status: number | null;
+  stdout: string;
   stderr: string;
   records: LogRecord[];
 }
@@ -33,7 +36,7 @@ async function run(pino: string, mode: 'transport' | 'destination', how: string,
     encoding: 'utf8',
     timeout: 30_000,
   });
-  return { status: child.status, stderr: child.stderr, records: await records(path) };
+  return { status: child.status, stdout: child.stdout, stderr: child.stderr, records: await records(path) };
 }
 
 /** All N lines, in order, as pino wrote them; then the fatal line when there is one. */
@@ -103,6 +106,16 @@ describe.each(PINOS)('pino.transport({ target: "fs-append-only/pino" }) with %s'
 
 });
 
+it('pino 10: logger.flush(cb) calls back once every line is in the file', async () => {
+  const dir = makeTempDir();
+  try {
+    const outcome = await run('pino10', 'transport', 'flush', join(dir, 'flush.log'));
+    expect(outcome).toMatchObject({ status: 0, stderr: '', stdout: `${LINES}\n` });
+  } finally {
+    removeTree(dir);
+  }
+});
+
 describe.each(PINOS)('pino(appendOnlyDestination()) with %s', (pino) => {
   const temp = useAuditFile(); // its directory: the logs below are new files
   const DESTINATION_ENDINGS = { ...ENDINGS, uncaught: { status: 1, fatal: 'uncaught' } };
@@ -118,6 +131,31 @@ describe.each(PINOS)('pino(appendOnlyDestination()) with %s', (pino) => {
       expect(report).toMatchObject({ status: 'intact', records: outcome.records.length });
     });
   }
+});
+
+describe('appendOnlyDestination in this process', () => {
+  const temp = useAuditFile();
+
+  it('holds lines written before ready, keeps text that is not JSON, flushes on logger.flush(cb) and closes on end()', async () => {
+    const path = join(temp.dir, 'inprocess.log');
+    const destination = appendOnlyDestination({ path });
+    expect(destination.ready).toBe(false);
+    // Before the log is open, and a line split across writes, with CRLF.
+    destination.write('{"msg":"first"}\n{"msg":');
+    destination.write('"second"}\r\nnot json\n');
+    expect(() => destination.flushSync()).toThrow(expect.objectContaining({ code: 'ERR_LOG_NOT_READY' }) as Error);
+    await once(destination, 'ready');
+    const logger = pino(destination);
+    logger.info({ n: 3 }, 'third');
+    await new Promise<void>((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));
+    const data = (await records(path)).map((record) => record.data);
+    expect(data).toEqual([{ msg: 'first' }, { msg: 'second' }, 'not json', expect.objectContaining({ level: 30, n: 3, msg: 'third' })]);
+    const closed = once(destination, 'close');
+    destination.end();
+    await closed;
+    expect(destination.writable).toBe(false);
+    expect((await verifyLog(path)).status).toBe('intact');
+  });
 });
 
 describe('options', () => {
