@@ -6,7 +6,7 @@ const platformTests = process.platform === 'darwin' ? 'test/darwin/**/*.test.ts'
 
 export default defineConfig({
   test: {
-    include: ['test/*.test.ts', 'test/log/**/*.test.ts', platformTests],
+    include: ['test/*.test.ts', 'test/log/**/*.test.ts', 'test/checkpoint/**/*.test.ts', platformTests],
     // Native addons and worker threads do not mix; each file gets its own process.
     pool: 'forks',
     testTimeout: 20_000,

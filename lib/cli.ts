@@ -17,6 +17,7 @@ import {
   getFileAttributesSync,
   platformSupportInfo,
   protectAppendOnlySync,
+  pruneLog,
   setImmutableSync,
   unprotectAppendOnlySync,
   verifyLog,
@@ -24,6 +25,7 @@ import {
 import { readLinesBackward } from './log/backward';
 import { openLog } from './log/lines';
 import { recordOf } from './log/reader';
+import { listSegments } from './log/segments';
 import { readTail } from './log/tail';
 
 const USAGE = `Usage: fs-append-only <command> [arguments]
@@ -40,10 +42,13 @@ const USAGE = `Usage: fs-append-only <command> [arguments]
                                     exit 0 intact, 1 tampered, 2 usage or I/O error
   tail <log> [-n N]                 the last N records as stored (default 10)
   head <log> [--json]               the last record's SEQ:HASH, an anchor to keep elsewhere
+  prune <dir> --before SEQ|DATE [--key id=FILE]
+                                    remove sealed segments older than that, after a prune record
   demo                              see it work in a temporary directory
   --version                         the version of fs-append-only
 
-A key FILE holds the secret's bytes (one trailing newline is ignored). With several files, each output
+A <log> is a log file or the directory of a segmented log. A key FILE holds the secret's bytes (one
+trailing newline is ignored). With several files, each output
 line starts with its file's name and the exit status is the worst of them.`;
 
 class UsageError extends Error {}
@@ -54,13 +59,14 @@ const OPTIONS = {
   anchor: { type: 'string', multiple: true },
   since: { type: 'string', multiple: true },
   path: { type: 'string', multiple: true },
+  before: { type: 'string', multiple: true },
   n: { type: 'string', short: 'n', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
-type Values = { json?: boolean; help?: boolean; version?: boolean } & { [name in 'key' | 'anchor' | 'since' | 'path' | 'n']?: string[] };
+type Values = { json?: boolean; help?: boolean; version?: boolean } & { [name in 'key' | 'anchor' | 'since' | 'path' | 'n' | 'before']?: string[] };
 
 const flagName = (name: string): string => (name === 'n' ? '-n' : `--${name}`);
 
@@ -97,7 +103,7 @@ function errorJson(error: unknown): { code: string | undefined; message: string 
 }
 
 /** One option given at most once: a second --anchor must not silently replace the first. */
-function once(values: Values, name: 'key' | 'anchor' | 'since' | 'path' | 'n'): string | undefined {
+function once(values: Values, name: 'key' | 'anchor' | 'since' | 'path' | 'n' | 'before'): string | undefined {
   const given = values[name];
   if (given !== undefined && given.length > 1) throw new UsageError(`${flagName(name)} may be given only once`);
   return given?.[0];
@@ -111,12 +117,24 @@ function readKey(spec: string): LogKey {
   return { id: spec.slice(0, equals), secret: trimmed };
 }
 
-function parseHead(spec: string, name: string): Head & { offset?: number } {
-  const [seq, hash, offset, extra] = spec.split(':');
-  if (extra !== undefined || !/^\d+$/.test(seq ?? '') || !/^[0-9a-f]{64}$/.test(hash ?? '') || (offset !== undefined && !/^\d+$/.test(offset))) {
-    throw new UsageError(`--${name} takes SEQ:HASH${name === 'since' ? '[:OFFSET]' : ''} (HASH: 64 hex digits), not "${spec}"`);
+/** SEQ:HASH, and for --since also :OFFSET and, in a directory log, :SEGMENT (as head --json gives them). */
+function parseHead(spec: string, name: string): Head & { offset?: number; segment?: string } {
+  const [seq, hash, offset, segment, extra] = spec.split(':');
+  const sinceOnly = name !== 'since' && offset !== undefined;
+  if (
+    extra !== undefined ||
+    sinceOnly ||
+    !/^\d+$/.test(seq ?? '') ||
+    !/^[0-9a-f]{64}$/.test(hash ?? '') ||
+    (offset !== undefined && !/^\d+$/.test(offset)) ||
+    (segment !== undefined && !/^\d{16}\.jsonl$/.test(segment))
+  ) {
+    throw new UsageError(`--${name} takes SEQ:HASH${name === 'since' ? '[:OFFSET[:SEGMENT]]' : ''} (HASH: 64 hex digits), not "${spec}"`);
   }
-  return offset === undefined ? { seq: Number(seq), hash: hash! } : { seq: Number(seq), hash: hash!, offset: Number(offset) };
+  const head: Head & { offset?: number; segment?: string } = { seq: Number(seq), hash: hash! };
+  if (offset !== undefined) head.offset = Number(offset);
+  if (segment !== undefined) head.segment = segment;
+  return head;
 }
 
 function parseJson(text: string, where: string): unknown {
@@ -265,8 +283,15 @@ function progressBar(path: string): ((read: number, total: number) => void) | un
 function describeReport(report: VerifyReport): string[] {
   const lines = [`${report.status}: ${report.records} records${report.head ? `, head ${report.head.seq}:${report.head.hash}` : ''}`];
   if (!report.signaturesChecked) lines.push('signatures not checked (no --key given)');
+  if (report.segments.length > 0) {
+    const sealed = report.segments.filter((segment) => segment.sealed).length;
+    lines.push(`${report.segments.length} segments (${sealed} sealed)${report.startsMidChain ? `, starting at seq ${report.startsMidChain.seq}` : ''}${report.pruned.length > 0 ? `, ${report.pruned.length} pruned` : ''}`);
+  } else if (report.startsMidChain) {
+    lines.push(`starts mid-chain at seq ${report.startsMidChain.seq} (a segment read on its own)`);
+  }
   for (const entry of report.tampered) {
-    lines.push(`  line ${entry.line}${entry.seq !== undefined ? ` (seq ${entry.seq})` : ''}: ${entry.reason}: ${entry.detail}`);
+    const where = entry.file !== undefined ? `${entry.file} line ${entry.line}` : `line ${entry.line}`;
+    lines.push(`  ${where}${entry.seq !== undefined ? ` (seq ${entry.seq})` : ''}: ${entry.reason}: ${entry.detail}`);
   }
   if (report.tamperedEntries > report.tampered.length) lines.push(`  ... ${report.tamperedEntries - report.tampered.length} more lines`);
   for (const recovery of report.recovered) lines.push(`  recovered torn bytes at line ${recovery.line} (${recovery.length} bytes, closed by seq ${recovery.seq})`);
@@ -302,24 +327,31 @@ async function verify(files: string[], values: Values): Promise<number> {
   return status;
 }
 
+/** The files of a log, last first: its segments for a directory log, else the file itself. */
+function filesLastFirst(path: string): string[] {
+  const segments = statSync(path).isDirectory() ? listSegments(path) : [];
+  return segments.length > 0 ? segments.reverse().map((name) => join(path, name)) : [path];
+}
+
 async function tail(positionals: string[], values: Values): Promise<number> {
   const count = once(values, 'n');
   const wanted = count === undefined ? 10 : /^\d+$/.test(count) ? Number(count) : Number.NaN;
   if (!Number.isSafeInteger(wanted)) throw new UsageError(`-n takes a whole number, not "${count}"`);
-  const { file, size } = await openLog(positionals[0]!);
   const last: Buffer[] = [];
-  try {
-    // From the end backwards, so that the last records of a large log cost what they weigh. A line
-    // counts when readLog() would give it as a record.
-    if (wanted > 0) {
+  // From the end backwards (through the last segments of a directory log), so that the last records
+  // of a large log cost what they weigh. A line counts when readLog() would give it as a record.
+  for (const path of filesLastFirst(positionals[0]!)) {
+    if (last.length >= wanted) break;
+    const { file, size } = await openLog(path);
+    try {
       for await (const line of readLinesBackward(file, size)) {
         if (recordOf(line) === null) continue;
         last.push(line.bytes);
         if (last.length >= wanted) break;
       }
+    } finally {
+      await file.close();
     }
-  } finally {
-    await file.close();
   }
   // The stored lines as they are (JSON Lines, sig and hash included), so the output pipes into jq.
   const newline = Buffer.from('\n');
@@ -329,14 +361,38 @@ async function tail(positionals: string[], values: Values): Promise<number> {
 
 async function head(positionals: string[], values: Values): Promise<number> {
   const path = positionals[0]!;
-  const { file, size } = await openLog(path);
-  try {
-    const state = readTail(file.fd, size);
-    if (state.head === null) throw new Error(`${path} holds no record yet`);
-    write(values.json ? JSON.stringify({ ...state.head, offset: state.headEnd }) : `${state.head.seq}:${state.head.hash}`);
-  } finally {
-    await file.close();
+  const directory = statSync(path).isDirectory();
+  // In a directory log, the last segment may hold no record yet: the head is then the seal before it.
+  for (const file of filesLastFirst(path)) {
+    const { file: handle, size } = await openLog(file);
+    try {
+      const state = readTail(handle.fd, size);
+      if (state.head === null) continue;
+      const segment = directory ? { segment: file.slice(file.lastIndexOf('/') + 1) } : {};
+      write(values.json ? JSON.stringify({ ...state.head, offset: state.headEnd, ...segment }) : `${state.head.seq}:${state.head.hash}`);
+      return 0;
+    } finally {
+      await handle.close();
+    }
   }
+  throw new Error(`${path} holds no record yet`);
+}
+
+/** --before SEQ (a whole number) or DATE (anything Date.parse reads, e.g. 2026-01-31 or an ISO time). */
+function parseBefore(spec: string | undefined): number | Date {
+  if (spec === undefined) throw new UsageError('prune needs --before SEQ|DATE');
+  if (/^\d+$/.test(spec)) return Number(spec);
+  const time = Date.parse(spec);
+  if (Number.isNaN(time)) throw new UsageError(`--before takes a seq or a date, not "${spec}"`);
+  return new Date(time);
+}
+
+async function prune(positionals: string[], values: Values): Promise<number> {
+  const before = parseBefore(once(values, 'before'));
+  const key = once(values, 'key');
+  const { removed } = await pruneLog(positionals[0]!, { before, ...(key !== undefined ? { key: readKey(key) } : {}) });
+  if (values.json) write(JSON.stringify({ removed }));
+  else write(removed.length === 0 ? 'nothing to prune' : `removed ${removed.length} segment${removed.length === 1 ? '' : 's'}: ${removed.join(' ')}`);
   return 0;
 }
 
@@ -475,6 +531,7 @@ const COMMANDS: Record<string, Command> = {
   verify: { options: ['key', 'anchor', 'since', 'json'], minimum: 1, maximum: MANY, needs: 'a log', run: verify },
   tail: { options: ['n'], minimum: 1, maximum: 1, needs: 'a log', run: tail },
   head: { options: ['json'], minimum: 1, maximum: 1, needs: 'a log', run: head },
+  prune: { options: ['before', 'key', 'json'], minimum: 1, maximum: 1, needs: 'a directory', run: prune },
   demo: { options: [], minimum: 0, maximum: 0, run: demo },
 };
 

@@ -22,3 +22,7 @@ export { AppendOnlyError, type AppendOnlyErrorDetails } from './errors';
 export type { PathLike } from './paths';
 export type { ContainerRuntime } from './proc';
 export * from './log/index';
+export { generateCheckpointKey, signNote, openNote, type CheckpointSigner, type CheckpointVerifier, type OpenedNote, type NoteSignature } from './checkpoint/note';
+export { signCheckpoint, openCheckpoint, formatCheckpointBody, parseCheckpointBody, type Checkpoint as CheckpointBody, type OpenedCheckpoint } from './checkpoint/checkpoint';
+export { checkInclusion, checkConsistency, formatProof, parseProof, type InclusionProof, type ConsistencyProof, type ParsedProof, type CheckResult } from './checkpoint/proof';
+export { treeOfLog, verifyCheckpoint, proveInclusion, proveConsistency, type LogTree, type CheckpointReport } from './checkpoint/log-tree';

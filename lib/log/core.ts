@@ -6,7 +6,9 @@ import { explainLogFailure, logSealedError } from './errors';
 import type { SigningKey } from './format';
 import type { FileLock } from './lock';
 import type { LogFile } from './log-file';
-import { catchUp } from './recovery';
+import { type TreeKeeping, catchUp } from './recovery';
+import { type CheckpointPolicy, Checkpointer } from './checkpoints';
+import { WriterTree } from './tree';
 
 export class LogCore {
   constructor(
@@ -19,12 +21,48 @@ export class LogCore {
     readonly directory: LogDirectory | null,
   ) {}
 
+  /** The Merkle tree and checkpoints, when the log makes checkpoints. */
+  #checkpointer: Checkpointer | null = null;
+
+  get checkpointer(): Checkpointer | null {
+    return this.#checkpointer;
+  }
+
+  /** Starts keeping the tree (rebuilt under the lock at the next catch-up) and making checkpoints. */
+  keepCheckpoints(policy: CheckpointPolicy): void {
+    if (this.#checkpointer !== null) return;
+    const tree = new WriterTree();
+    this.#checkpointer = new Checkpointer(policy, tree);
+    this.file.observer = { written: (bytes) => tree.foldWritten(bytes), failed: () => tree.invalidate() };
+    // Read from the start at the next catch-up, so the tree is rebuilt with the lock held.
+    this.file.end = -1;
+  }
+
+  /** Under the lock: rebuilds the tree from the files (after a failed write, or at open). */
+  rebuildTree(): void {
+    const tree = this.#checkpointer?.tree;
+    if (tree === undefined) return;
+    tree.rebuild(this.directory === null ? this.file.target : this.directory.activeTarget, this.directory?.target ?? null);
+  }
+
+  /** What catching up needs to keep the tree, or null. */
+  get treeKeeping(): TreeKeeping | null {
+    const tree = this.#checkpointer?.tree;
+    return tree === undefined ? null : { tree, rebuild: () => this.rebuildTree() };
+  }
+
+  /** Under the lock, after a write: a checkpoint when `every` asks for one. */
+  afterWrite(key: SigningKey | null): void {
+    const checkpointer = this.#checkpointer;
+    if (checkpointer !== null && checkpointer.due(Date.now())) checkpointer.make(this, key);
+  }
+
   explain = (error: unknown): unknown => explainLogFailure(error instanceof Error && error.name === 'WriteFailure' ? error.cause : error, this.path);
 
   /** Under the lock: continue from what the file holds, closing any bytes after its last record. */
   catchUp(key: SigningKey | null): void {
     if (this.directory !== null) return this.directory.catchUp(this, key);
-    const tail = catchUp(this.file, this.chain, key, this.path);
+    const tail = catchUp(this.file, this.chain, key, this.path, null, this.treeKeeping);
     if (tail?.headLine?.type === 'seal') throw logSealedError(this.path);
   }
 

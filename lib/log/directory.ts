@@ -110,7 +110,7 @@ export class LogDirectory {
    */
   catchUp(core: LogCore, key: SigningKey | null): void {
     for (;;) {
-      const tail = catchUp(core.file, core.chain, key, this.activeTarget.text, this.#base);
+      const tail = catchUp(core.file, core.chain, key, this.activeTarget.text, this.#base, core.treeKeeping);
       if (tail === null) return;
       if (tail.headLine?.type !== 'seal') {
         this.#since = firstRecordTime(core.file.fd);
@@ -155,6 +155,9 @@ export class LogDirectory {
     // The new entry must survive a power cut before records in it are acknowledged.
     fsyncSync(this.fd);
     killPoint('created');
+    // The new segment is known to be empty unless another writer filled it: catching up reads it from 0.
+    file.end = 0;
+    file.observer = core.file.observer;
     core.file.close();
     core.file = file;
     this.#activeName = next;
@@ -165,8 +168,7 @@ export class LogDirectory {
       this.#setFlags(() => setImmutableSync(sealed.bytes));
     }
     // Read the new segment (empty, or written by a writer that was killed) before writing to it.
-    const tail = catchUp(core.file, core.chain, null, this.activeTarget.text, seal);
-    if (tail?.headLine?.type === 'seal') this.#since = null;
+    catchUp(core.file, core.chain, null, this.activeTarget.text, seal, core.treeKeeping);
   }
 
   /** Sets the flags the directory log asks for now: the directory and active segment append-only, the one before immutable. */

@@ -62,6 +62,15 @@ export function logSealedError(path: string): AppendOnlyError {
   });
 }
 
+export function noCheckpointsError(path: string): AppendOnlyError {
+  const fix = 'Open the log with the checkpoints option ({ signer }, from generateCheckpointKey)';
+  return new AppendOnlyError(`ERR_NO_CHECKPOINTS: the log ${path} was opened without a checkpoint signer. ${fix}.`, {
+    code: 'ERR_NO_CHECKPOINTS',
+    path,
+    fix,
+  });
+}
+
 export function notADirectoryLogError(path: string): AppendOnlyError {
   const fix = 'Pass the directory of a segmented log, or a file path without the rotate option';
   return new AppendOnlyError(`ENOTDIR: ${path} is not a directory, and a log with rotation is a directory of segments. ${fix}.`, {

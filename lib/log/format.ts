@@ -3,7 +3,8 @@
 //   {"seq":7,"ts":"2026-11-22T04:40:15.123Z","prev":"<64 hex>"[,"type":"<type>"][,"keyId":"k1"],"data":<JSON>[,"sig":"<64 hex>"],"hash":"<64 hex>"}\n
 //
 // type is absent for appended data; the library writes "recovery" (closing torn or foreign bytes),
-// "seal" (ending a segment or a finished log) and "prune" (naming the segments retention removed).
+// "seal" (ending a segment or a finished log), "prune" (naming the segments retention removed) and
+// "checkpoint" (a signed note of the Merkle tree over the records before it).
 //
 // hash = SHA-256 of the line's bytes from "{" up to, not including, ',"hash":' (so it covers the signature).
 // sig  = HMAC-SHA256(secret, the line's bytes from "{" up to, not including, ',"sig":').
@@ -21,7 +22,7 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 /** Key ids are stored unescaped: letters, digits and . _ : - only. */
 export const KEY_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export type RecordType = 'data' | 'recovery' | 'seal' | 'prune';
+export type RecordType = 'data' | 'recovery' | 'seal' | 'prune' | 'checkpoint';
 
 export interface Head {
   seq: number;
@@ -85,7 +86,7 @@ export interface ParsedLine {
   signedBytes: Buffer | null;
 }
 
-const HEADER = /^\{"seq":(0|[1-9]\d{0,15}),"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)","prev":"([0-9a-f]{64})"(?:,"type":"(recovery|seal|prune)")?(,"keyId":"([A-Za-z0-9._:-]{1,64})")?,"data":/;
+const HEADER = /^\{"seq":(0|[1-9]\d{0,15}),"ts":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)","prev":"([0-9a-f]{64})"(?:,"type":"(recovery|seal|prune|checkpoint)")?(,"keyId":"([A-Za-z0-9._:-]{1,64})")?,"data":/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**

@@ -1,5 +1,5 @@
 // The hash-chained log: writer, reader and verifier. It needs the addon only for flock and protection.
-export { AppendOnlyLog, type LogKey, type OpenOptions, type RotateOptions } from './writer';
+export { AppendOnlyLog, type Checkpoint, type CheckpointOptions, type LogKey, type OpenOptions, type RotateOptions } from './writer';
 export { readLog, type LogRecord, type ReadOptions } from './reader';
 export {
   verifyLog,

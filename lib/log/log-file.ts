@@ -57,11 +57,18 @@ export class LogFile {
   readonly ino: number;
   /** The file's size after the last write this process knows of; -1 when it must be read again. */
   end = -1;
+  /** Told of every write: the bytes of one that succeeded, or that one failed (the Merkle tree follows them). */
+  observer: { written(bytes: Buffer): void; failed(): void } | null = null;
   /** The paths this file was opened by (several handles may share it); each must still name it. */
   readonly #targets = new Map<string, { target: Target; handles: number }>();
   #closed = false;
 
-  private constructor(fd: number, stats: Stats) {
+  private constructor(
+    fd: number,
+    stats: Stats,
+    /** The path it was opened by. */
+    readonly target: Target,
+  ) {
     this.fd = fd;
     this.dev = stats.dev;
     this.ino = stats.ino;
@@ -81,7 +88,7 @@ export class LogFile {
       closeSync(fd);
       throw notARegularFileError(target.text, stats.isFIFO() ? 'a FIFO' : stats.isSocket() ? 'a socket' : 'a device');
     }
-    const file = new LogFile(fd, stats);
+    const file = new LogFile(fd, stats, target);
     file.addPath(target);
     return { file, created };
   }
@@ -123,9 +130,11 @@ export class LogFile {
     } catch (error) {
       // The bytes that reached the file are torn unless they end a record: the next catch-up reads them.
       this.end = -1;
+      this.observer?.failed();
       throw new WriteFailure(done, error);
     }
     this.end += bytes.length;
+    this.observer?.written(bytes);
   }
 
   /** Removes the file at `target` if it is still this file and still empty (open() failed after creating it). */

@@ -3,7 +3,10 @@ import { checkOptions, invalidArgType, invalidArgValue, outOfRange } from '../va
 import { KEY_ID_PATTERN, type SigningKey } from './format';
 import { type RotateOptions, type RotationPolicy, parseRotate } from './rotation';
 
+import { type CheckpointOptions, type CheckpointPolicy, parseCheckpoints } from './checkpoints';
+
 export type { RotateOptions } from './rotation';
+export type { CheckpointOptions } from './checkpoints';
 
 export interface LogKey {
   /** Stored in every record it signs: letters, digits and . _ : - (1 to 64). */
@@ -21,6 +24,8 @@ export interface OpenOptions {
   durability?: 'sync' | 'none';
   /** Make the log a directory of segments, sealed and started in turn by size or time. */
   rotate?: RotateOptions;
+  /** Keep the Merkle tree of the records and sign checkpoints of it (c2sp.org/tlog-checkpoint). */
+  checkpoints?: CheckpointOptions;
 }
 
 export interface ParsedOptions {
@@ -28,9 +33,10 @@ export interface ParsedOptions {
   key: SigningKey | null;
   durable: boolean;
   rotate: RotationPolicy | null;
+  checkpoints: CheckpointPolicy | null;
 }
 
-const OPEN_OPTIONS = ['protect', 'key', 'durability', 'rotate'] as const;
+const OPEN_OPTIONS = ['protect', 'key', 'durability', 'rotate', 'checkpoints'] as const;
 
 export function toSigningKey(key: unknown, name: string): SigningKey {
   if (key === undefined) throw invalidArgType(name, 'of type object', key);
@@ -66,5 +72,6 @@ export function parseOpenOptions(options: unknown): ParsedOptions {
     key: key === undefined ? null : toSigningKey(key, 'options.key'),
     durable: durability === 'sync',
     rotate: parseRotate(given.rotate),
+    checkpoints: parseCheckpoints(given.checkpoints),
   };
 }

@@ -132,6 +132,7 @@ export class LockQueue {
       records.add(record, pending.owner, pending.waiter);
     }
     write();
+    this.core.afterWrite(batch[0]!.key);
     return syncing;
   }
 

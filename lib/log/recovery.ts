@@ -6,7 +6,14 @@ import { notALogError } from './errors';
 import type { Head, SigningKey } from './format';
 import type { RecoveryData } from './junk';
 import type { LogFile } from './log-file';
+import type { WriterTree } from './tree';
 import { NotALogError, type TailState, hashRange, readAt, readTail } from './tail';
+
+/** The Merkle tree a writer keeps, and how to rebuild it from the files. */
+export interface TreeKeeping {
+  tree: WriterTree;
+  rebuild(): void;
+}
 
 /** Closes bytes after the last record: a record line always ends with "}", so one ending "~" never parses. */
 const TERMINATOR = Buffer.from('~\n');
@@ -17,11 +24,12 @@ const TERMINATOR = Buffer.from('~\n');
  * are closed with "~\n" and a recovery record naming their offset, length and SHA-256, so the log
  * keeps recording whatever was done to it; verifyLog still reports bytes no crash could leave.
  */
-export function catchUp(file: LogFile, chain: Chain, key: SigningKey | null, path: string, base: Head | null = null): TailState | null {
+export function catchUp(file: LogFile, chain: Chain, key: SigningKey | null, path: string, base: Head | null = null, tree: TreeKeeping | null = null): TailState | null {
   const stats = fstatSync(file.fd);
   file.checkStillThere(stats);
   const size = stats.size;
   if (size === file.end) return null;
+  const known = file.end;
   let tail;
   try {
     tail = readTail(file.fd, size, base);
@@ -30,6 +38,12 @@ export function catchUp(file: LogFile, chain: Chain, key: SigningKey | null, pat
     throw error;
   }
   chain.reset(tail.head);
+  // The records other processes wrote since this one last wrote join the tree; without a known
+  // starting point it is rebuilt.
+  if (tree !== null) {
+    if (known >= 0 && tree.tree.valid) tree.tree.foldFile(file.fd, known, tail.headEnd);
+    else tree.rebuild();
+  }
   file.end = tail.headEnd;
   // A sealed segment is left as it is: the caller moves on to the segment its seal names.
   if (tail.after === 'none' || tail.headLine?.type === 'seal') return tail;

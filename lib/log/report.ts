@@ -16,7 +16,8 @@ export type TamperReason =
   | 'missing-segment' // a directory log lacks a segment its chain needs, and no prune record accounts for it
   | 'unsealed-segment' // a segment that is not the last ends without a seal record
   | 'seal-mismatch' // a seal record names a file that is not the segment after it
-  | 'after-seal'; // a record follows the seal of its segment
+  | 'after-seal' // a record follows the seal of its segment
+  | 'bad-checkpoint'; // with checkpointKeys: a checkpoint record whose note does not verify, or signs another tree
 
 export interface TamperedEntry {
   /** The segment file the line is in (directory logs only). */
@@ -75,6 +76,8 @@ export interface VerifyReport {
   startsMidChain: { seq: number; prev: string } | null;
   /** The segments prune records say were removed, in chain order. */
   pruned: PrunedSegment[];
+  /** With checkpointKeys: the last checkpoint record that verified (its note and the tree it signs). */
+  checkpoint: { seq: number; size: number; root: string; note: string } | null;
 }
 
 /** What a prune record says about one segment it removed. */
@@ -93,4 +96,6 @@ export interface VerifyOptions {
   /** A head trusted from an earlier check: verify only what follows it. With its offset (and segment), reading starts there. */
   since?: Head & { offset?: number; segment?: string };
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Verifier keys (`<name>+<hash>+<base64>`) of checkpoint notes: every checkpoint record is checked. */
+  checkpointKeys?: string[];
 }

@@ -13,6 +13,7 @@ import type { PrunedSegment } from './report';
 import { listSegments } from './segments';
 import { SharedLog } from './shared';
 import { readTail } from './tail';
+import { rangeThrough } from './tree';
 
 export interface SealOptions {
   /** Sign the seal record (use the log's key, so that verifyLog with keys passes). */
@@ -125,9 +126,11 @@ export async function pruneLog(path: PathLike, options: PruneOptions): Promise<{
   const doomed = segmentsBefore(target, names, before);
   if (doomed.length === 0) return { removed: [] };
 
+  // The tree of what goes, so that checkpoints and consistency proofs can still be made after it is gone.
+  const range = rangeThrough(target, doomed[doomed.length - 1]!.lastSeq);
   const { log } = SharedLog.acquireDirectory(target, false, null);
   try {
-    log.appendRecordSync('prune', JSON.stringify({ segments: doomed }), key);
+    log.appendRecordSync('prune', JSON.stringify({ segments: doomed, range: range.toJSON() }), key);
   } finally {
     log.release(target);
   }

@@ -84,13 +84,25 @@ export class Session {
   write(): unknown {
     const { syncing, failure } = this.#batch.write(this.core.file, this.core.explain);
     this.#written.push(...syncing);
-    if (failure === null) return null;
+    if (failure === null) {
+      this.#checkpointIfDue();
+      return null;
+    }
     try {
       this.core.catchUp(this.#key);
     } catch {
       // reported by the next append
     }
     return this.core.explain(failure);
+  }
+
+  // A checkpoint `every` asks for; its failure is the next append's to report, not this write's.
+  #checkpointIfDue(): void {
+    try {
+      this.core.afterWrite(this.#key);
+    } catch (error) {
+      process.emitWarning(`fs-append-only: a checkpoint of ${this.core.path} failed: ${(error as Error).message}`, { code: 'FS_APPEND_ONLY_CHECKPOINT' });
+    }
   }
 
   /** Writes what is buffered, releases the lock, and starts the session's fdatasync. */

@@ -7,6 +7,7 @@ import { fdatasyncSync, fstatSync } from 'node:fs';
 
 import { type Owner, type Waiter } from './batch';
 import { Chain } from './chain';
+import type { Checkpoint } from './checkpoints';
 import { LogCore } from './core';
 import { LogDirectory } from './directory';
 import { lockFor } from './lock';
@@ -137,6 +138,7 @@ export class SharedLog {
         const record = this.core.nextData(dataJson, key, 0, () => undefined);
         this.core.file.writeAll(Buffer.from(record.line));
         if (durable) fdatasyncSync(this.core.file.fd);
+        this.core.afterWrite(key);
         return record.head;
       } finally {
         this.core.lock.release();
@@ -192,6 +194,17 @@ export class SharedLog {
     } catch {
       // The process is going: a failure here was reported to no one, and the next open recovers.
     }
+  }
+
+  /** Signs a checkpoint of the records written so far and appends it (the log keeps checkpoints). */
+  async checkpoint(key: SigningKey | null): Promise<Checkpoint> {
+    const checkpointer = this.core.checkpointer!;
+    await this.flush();
+    let made: Checkpoint | null = null;
+    await this.queue.critical(key, () => {
+      made = checkpointer.make(this.core, key);
+    });
+    return made!;
   }
 
   /** Seals the active segment now and starts the next (directory logs). */

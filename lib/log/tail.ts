@@ -88,6 +88,25 @@ function findLastRecord(fd: number, size: number, lowest: number): { line: Parse
   return found;
 }
 
+/**
+ * The last valid record of one of `types` in the file, with where its line starts, walking back from the
+ * end in bounded memory; null when there is none.
+ */
+export function findLastOfType(fd: number, size: number, types: readonly string[]): { line: ParsedLine; start: number } | null {
+  let found: { line: ParsedLine; start: number } | null = null;
+  const needles = types.map((type) => Buffer.from(`,"type":"${type}"`));
+  walkLinesBackwards(fd, size, 0, (start, end) => {
+    if (end - start > MAX_RECORD_BYTES) return false;
+    const bytes = readAt(fd, start, end - start);
+    // Most lines are data records: look for the type field before parsing.
+    if (!needles.some((needle) => bytes.subarray(0, 256).includes(needle))) return false;
+    const line = validRecord(bytes);
+    if (line !== null && types.includes(line.type)) found = { line, start };
+    return found !== null;
+  });
+  return found;
+}
+
 /** Whether the file starts like a log: a valid record within its first lines (after a torn first append). */
 function startsLikeLog(fd: number, size: number): boolean {
   const bytes = readAt(fd, 0, Math.min(size, MAX_SEARCH_BYTES));

@@ -4,6 +4,9 @@ import type { RecoveryData } from './junk';
 import { MAX_FINDINGS, NonRecordRun } from './non-record-run';
 import type { PrunedSegment, SegmentReport, TamperReason, VerifiedHead, VerifyReport } from './report';
 import { sealedNext } from './segments';
+import { openCheckpoint } from '../checkpoint/checkpoint';
+import { CompactRange } from '../checkpoint/merkle';
+import { type StoredRange, storedRange } from './tree';
 
 export type Scanner = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
 
@@ -17,6 +20,8 @@ export interface VerifierOptions {
    * may have been pruned, or a segment file read on its own): say so rather than report a gap.
    */
   midChainStart: boolean;
+  /** Verifier keys of checkpoint notes: check every checkpoint record against the tree of the records before it. */
+  checkpointKeys: string[] | null;
 }
 
 export class Verifier {
@@ -35,11 +40,17 @@ export class Verifier {
   #segmentIndex = 0;
   #sealNext: string | null | undefined = undefined;
   #sealedAt: number | null = null;
+  readonly #checkpointKeys: string[] | null;
+  /** The tree of the records read, when checkpoints are checked; null until known (a log read from its middle). */
+  #tree: CompactRange | null = null;
 
   constructor(options: VerifierOptions) {
     this.#keys = options.keys;
     this.#anchor = options.anchor;
     this.#midChainStart = options.midChainStart && options.start === null;
+    this.#checkpointKeys = options.checkpointKeys;
+    // From the start of the chain the tree starts empty; from a trusted head it is learnt from the first checkpoint.
+    if (options.checkpointKeys !== null && options.start === null) this.#tree = new CompactRange();
     const start = options.start;
     this.#expectedSeq = (start?.seq ?? 0) + 1;
     this.#prev = start?.hash ?? GENESIS;
@@ -59,6 +70,7 @@ export class Verifier {
       segments: [],
       startsMidChain: null,
       pruned: [],
+      checkpoint: null,
     };
   }
 
@@ -134,7 +146,10 @@ export class Verifier {
       if (this.#segment !== null) this.#segment.sealed = true;
     } else if (parsed.type === 'prune') {
       this.#notePrune(parsed);
+    } else if (parsed.type === 'checkpoint' && this.#checkpointKeys !== null) {
+      this.#checkCheckpoint(line, offset, parsed);
     }
+    this.#tree?.appendRecordHash(parsed.hash);
     // Carry on from this record, so that one deletion is one finding, not a cascade.
     this.#advance(seq, parsed.hash, 1, offset + length + 1);
   }
@@ -146,7 +161,7 @@ export class Verifier {
    */
   fastForward(scan: Scanner, view: Buffer, from: number, to: number, fileOffset: number): { bytes: number; lines: number } {
     // With keys every record must be signed, and signed records are the line-by-line path's anyway.
-    if (this.#run !== null || this.#keys !== null || this.#midChainStart || this.#sealedAt !== null) return { bytes: 0, lines: 0 };
+    if (this.#run !== null || this.#keys !== null || this.#checkpointKeys !== null || this.#midChainStart || this.#sealedAt !== null) return { bytes: 0, lines: 0 };
     const stop = this.#anchor !== undefined && !this.#anchorSeen ? this.#anchor.seq : 0;
     const [bytes, lines, nextSeq, prev] = scan(view, from, to, this.#expectedSeq, this.#prev, stop);
     if (lines > 0) this.#advance(nextSeq - 1, prev, lines, fileOffset + bytes);
@@ -202,8 +217,45 @@ export class Verifier {
     this.#midChainStart = false;
     if (parsed.seq === 1 && parsed.prev === GENESIS) return;
     this.report.startsMidChain = { seq: parsed.seq, prev: parsed.prev };
+    this.#tree = null;
     this.#expectedSeq = parsed.seq;
     this.#prev = parsed.prev;
+  }
+
+  // A checkpoint record: its note must be signed by one of checkpointKeys, and name the tree of the
+  // records before it. Where the verifier started mid-chain, the first good checkpoint's stored range,
+  // if its root is the one signed, tells the tree from there on.
+  #checkCheckpoint(line: number, offset: number, parsed: ParsedLine): void {
+    const bad = (detail: string): void => this.find(line, offset, 'bad-checkpoint', detail, parsed.seq);
+    let note: string | undefined;
+    let stored: StoredRange | null = null;
+    try {
+      const data = JSON.parse(parsed.dataJson) as { note?: unknown };
+      if (typeof data.note === 'string') note = data.note;
+      stored = storedRange(parsed.dataJson);
+    } catch {
+      // reported below
+    }
+    if (note === undefined) return bad('a checkpoint record that holds no note');
+    let opened;
+    try {
+      opened = openCheckpoint(note, this.#checkpointKeys!);
+    } catch (error) {
+      return bad(`its note does not verify: ${(error as Error).message}`);
+    }
+    const root = opened.root.toString('base64');
+    if (this.#tree === null) {
+      const range = stored === null ? null : CompactRange.from(stored.size, stored.hashes);
+      if (range === null || range.size !== opened.size || range.root().toString('base64') !== root) {
+        return bad('the tree it stores is not the one its note signs');
+      }
+      this.#tree = range;
+    } else if (opened.size !== this.#tree.size) {
+      return bad(`its note says ${opened.size} records, and ${this.#tree.size} come before it`);
+    } else if (this.#tree.root().toString('base64') !== root) {
+      return bad('its note signs another tree than the records before it form');
+    }
+    this.report.checkpoint = { seq: parsed.seq, size: opened.size, root, note };
   }
 
   #notePrune(parsed: ParsedLine): void {

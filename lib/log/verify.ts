@@ -9,6 +9,7 @@ import { type Head, parseLine } from './format';
 import { openLog, readLines } from './lines';
 import type { VerifyOptions, VerifyReport } from './report';
 import { listSegments, segmentFirstSeq } from './segments';
+import { parseVerifierKeys } from '../checkpoint/note';
 import { type Scanner, Verifier } from './verifier';
 
 export type { PrunedSegment, SegmentReport, TamperReason, TamperedEntry, VerifiedHead, VerifyOptions, VerifyReport } from './report';
@@ -127,7 +128,10 @@ async function verifyFile(
  */
 export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Promise<VerifyReport> {
   const target = toTarget(path);
-  const given = checkOptions(options, ['keys', 'anchor', 'since', 'onProgress']);
+  const given = checkOptions(options, ['keys', 'anchor', 'since', 'onProgress', 'checkpointKeys']);
+  // Checked here, so that a bad key is an argument error and not a finding on every checkpoint.
+  if (given.checkpointKeys !== undefined) parseVerifierKeys(given.checkpointKeys, 'options.checkpointKeys');
+  const checkpointKeys = (given.checkpointKeys as string[] | undefined) ?? null;
   const keys = parseKeys(given.keys);
   const anchor = checkHead(given.anchor, 'options.anchor', false);
   const since = checkHead(given.since, 'options.since', true);
@@ -137,32 +141,38 @@ export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Pr
   if (segments === null || segments.length === 0) {
     // A segment file read on its own may begin mid-chain; a log file that does is reported.
     const name = target.text.slice(target.text.lastIndexOf('/') + 1);
-    const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: segmentFirstSeq(name) !== null });
+    const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: segmentFirstSeq(name) !== null, checkpointKeys });
     const { lines, foundSince } = await verifyFile(verifier, target, since, onProgress);
     if (!foundSince) verifier.find(lines + 1, 0, 'since-mismatch', `the log holds no record with seq ${since!.seq}`);
     return verifier.finish(lines, false);
   }
-  return verifyDirectory(target, segments, { keys, anchor, since, onProgress });
+  return verifyDirectory(target, segments, { keys, anchor, since, onProgress, checkpointKeys });
 }
 
 async function verifyDirectory(
   target: Target,
   segments: string[],
-  options: { keys: Map<string, Buffer> | null; anchor: Head | undefined; since: Since | undefined; onProgress: ((read: number, total: number) => void) | undefined },
+  options: {
+    keys: Map<string, Buffer> | null;
+    anchor: Head | undefined;
+    since: Since | undefined;
+    onProgress: ((read: number, total: number) => void) | undefined;
+    checkpointKeys: string[] | null;
+  },
 ): Promise<VerifyReport> {
-  const { since, keys, anchor } = options;
+  const { since, keys, anchor, checkpointKeys } = options;
   // `since` from an earlier report names its segment (or its seq tells which one holds it by the
   // names): a daily check reads only that segment and those after it.
   let first = 0;
   if (since !== undefined) {
     first = since.segment !== undefined ? segments.indexOf(since.segment) : lastIndexAtOrBefore(segments, since.seq);
     if (first === -1) {
-      const verifier = new Verifier({ keys, anchor, start: since, midChainStart: false });
+      const verifier = new Verifier({ keys, anchor, start: since, midChainStart: false, checkpointKeys });
       verifier.find(0, 0, 'since-mismatch', `no segment of the log holds the trusted head (seq ${since.seq})`);
       return verifier.finish(0, true);
     }
   }
-  const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: since === undefined });
+  const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: since === undefined, checkpointKeys });
   const present = new Set(segments);
   let lines = 0;
   let foundSince = true;

@@ -4,7 +4,8 @@ import { fstatSync, lstatSync, rmdirSync } from 'node:fs';
 import { protectAppendOnlySync } from '../attributes';
 import { type PathLike, type Target, toTarget } from '../paths';
 import type { Owner } from './batch';
-import { explainLogFailure, keyMismatchError, logClosedError, lostRecordsError, notADirectoryLogError } from './errors';
+import type { Checkpoint } from './checkpoints';
+import { explainLogFailure, keyMismatchError, logClosedError, lostRecordsError, noCheckpointsError, notADirectoryLogError } from './errors';
 import { type Head, type SigningKey, signatureMatches } from './format';
 import { resolveTarget } from './log-file';
 import { type LogKey, type OpenOptions, type ParsedOptions, parseOpenOptions, toSigningKey } from './options';
@@ -13,7 +14,8 @@ import { listSegments } from './segments';
 import { SharedLog } from './shared';
 import { NotALogError, readTail } from './tail';
 
-export type { LogKey, OpenOptions, RotateOptions } from './options';
+export type { CheckpointOptions, LogKey, OpenOptions, RotateOptions } from './options';
+export type { Checkpoint } from './checkpoints';
 
 /**
  * A file log, an existing directory log, or a directory log to create (a missing path with `rotate`).
@@ -87,6 +89,7 @@ export class AppendOnlyLog {
     try {
       // Before anything is written: a recovery record signed with the wrong secret would be one too many.
       log.#checkKey();
+      if (parsed.checkpoints !== null) shared.core.keepCheckpoints(parsed.checkpoints);
       // Catching up reads the tail and closes any bytes after the last record with a recovery record.
       await shared.catchUp(parsed.key);
       if (parsed.protect !== false) log.#protect(parsed.protect === 'required');
@@ -96,6 +99,22 @@ export class AppendOnlyLog {
       throw explainLogFailure(error, target.text);
     }
     return log;
+  }
+
+  /**
+   * Signs a checkpoint of the records written so far (their RFC 6962 tree: size and root) and appends
+   * it as a record of type "checkpoint"; resolves with { note, size, root }. Needs the `checkpoints`
+   * option.
+   */
+  async checkpoint(): Promise<Checkpoint> {
+    const refused = this.#refusal();
+    if (refused !== null) throw refused;
+    if (this.#shared.core.checkpointer === null) throw noCheckpointsError(this.path);
+    try {
+      return await this.#shared.checkpoint(this.#key);
+    } catch (error) {
+      throw explainLogFailure(error, this.path);
+    }
   }
 
   /** Seals the active segment now and starts the next (a directory log; ENOTDIR for a single file). */
