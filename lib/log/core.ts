@@ -77,7 +77,7 @@ export class LogCore {
     const before = this.chain.head;
     const record = this.chain.next(dataJson, 'data', key);
     const now = Date.now();
-    if (directory.due(this.file.end + pendingBytes, Buffer.byteLength(record.line), now)) {
+    if (directory.due(this.file.end + pendingBytes, Buffer.byteLength(record.line), now, record.head.seq, key)) {
       this.chain.reset(before);
       writePending();
       directory.rotate(this, key);

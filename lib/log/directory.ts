@@ -8,11 +8,11 @@
 // it must, and sets the flags a cut-short rotation left undone. Nothing is ever renamed or deleted.
 import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
 
-import { protectAppendOnlySync, setImmutableSync } from '../attributes';
+import { isAppendOnlySync, protectAppendOnlySync, setImmutableSync } from '../attributes';
 import type { Target } from '../paths';
 import type { LogCore } from './core';
 import { logSealedError, notALogError, notADirectoryLogError } from './errors';
-import type { Head, SigningKey } from './format';
+import { GENESIS, type Head, type SigningKey, encodeRecord } from './format';
 import { LogFile } from './log-file';
 import { catchUp } from './recovery';
 import type { RotationPolicy } from './rotation';
@@ -44,6 +44,22 @@ function firstRecordTime(fd: number): number | null {
   const read = readSync(fd, start, 0, start.length, 0);
   const match = /^\{"seq":\d+,"ts":"([^"]{24})"/.exec(start.toString('latin1', 0, read));
   return match === null ? null : Date.parse(match[1]!);
+}
+
+const sealSizes = new Map<string, number>();
+
+/** The length of the seal record that would take `seq`, signed or not: the same for any timestamp and prev. */
+function sealBytes(seq: number, key: SigningKey | null): number {
+  const digits = String(seq).length;
+  const cacheKey = `${digits}:${key?.id ?? ''}`;
+  let bytes = sealSizes.get(cacheKey);
+  if (bytes === undefined) {
+    const dataJson = JSON.stringify({ next: segmentName(seq + 1) });
+    const { line } = encodeRecord({ seq, ts: new Date(0).toISOString(), prev: GENESIS, type: 'seal', keyId: key?.id ?? null, dataJson }, key);
+    bytes = Buffer.byteLength(line);
+    sealSizes.set(cacheKey, bytes);
+  }
+  return bytes;
 }
 
 export class LogDirectory {
@@ -83,10 +99,27 @@ export class LogDirectory {
     const fd = openSync(target.bytes, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
     try {
       if (!fstatSync(fd).isDirectory()) throw notADirectoryLogError(target.text);
-      const names = listSegments(target.bytes);
+      // The last segment may be sealed and made immutable by another writer between listing and
+      // opening it: list again, the segment after it exists by then (or will, once that writer goes on).
+      let names: string[] = [];
+      let file: LogFile | null = null;
+      for (let attempt = 0; file === null; attempt += 1) {
+        names = listSegments(target.bytes);
+        try {
+          ({ file } = LogFile.open(segmentTarget(target, names[names.length - 1] ?? segmentName(1))));
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if ((code !== 'EPERM' && code !== 'EACCES') || attempt >= 100) throw error;
+        }
+      }
       const activeName = names[names.length - 1] ?? segmentName(1);
       const directory = new LogDirectory(fd, target, policy, activeName);
-      const { file } = LogFile.open(segmentTarget(target, activeName));
+      // A directory someone protected keeps being protected as segments come and go, whoever opens it.
+      try {
+        directory.protect = isAppendOnlySync(target.bytes);
+      } catch {
+        // no flags here: nothing to keep
+      }
       // A segment with no record of its own continues from the previous segment's seal.
       if (names.length > 1) directory.#base = directory.#lastRecordOf(names[names.length - 2]!);
       return { directory, file, created };
@@ -123,11 +156,14 @@ export class LogDirectory {
     }
   }
 
-  /** Whether the active segment must be sealed before `adding` bytes join the `size` it holds (or will once written). */
-  due(size: number, adding: number, now: number): boolean {
+  /**
+   * Whether the active segment must be sealed before `adding` bytes (a record that will get `seq`) join
+   * the `size` it holds (or will once written): counting the seal that must still follow it.
+   */
+  due(size: number, adding: number, now: number, seq: number, key: SigningKey | null): boolean {
     const policy = this.policy;
     if (policy === null || size === 0) return false;
-    if (policy.maxBytes !== null && size + adding > policy.maxBytes) return true;
+    if (policy.maxBytes !== null && size + adding + sealBytes(seq + 1, key) > policy.maxBytes) return true;
     return policy.periodMs !== null && this.#since !== null && Math.floor(now / policy.periodMs) > Math.floor(this.#since / policy.periodMs);
   }
 
@@ -147,11 +183,30 @@ export class LogDirectory {
     killPoint('sealed');
     this.#moveTo(core, next, seal.head);
     killPoint('flagged');
+    // The next segment may hold what a writer killed mid-rotation left: read it before writing to it.
+    this.catchUp(core, key);
   }
 
+  // Moves the active segment to `next`, which follows the seal `seal`. A segment that is itself sealed
+  // and immutable by now (this writer is rotations behind) cannot be opened for appending: it is read,
+  // its records join the tree, and its own seal is followed, until a segment takes appends.
   #moveTo(core: LogCore, next: string, seal: Head): void {
     const sealed = this.activeTarget;
-    const { file } = LogFile.open(segmentTarget(this.target, next));
+    let name = next;
+    let base = seal;
+    let file: LogFile;
+    for (;;) {
+      try {
+        ({ file } = LogFile.open(segmentTarget(this.target, name)));
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== 'EPERM' && code !== 'EACCES') throw error;
+        const passed = this.#passSealed(core, name, base);
+        if (passed === null) throw error;
+        ({ name, base } = passed);
+      }
+    }
     // The new entry must survive a power cut before records in it are acknowledged.
     fsyncSync(this.fd);
     killPoint('created');
@@ -160,15 +215,29 @@ export class LogDirectory {
     file.observer = core.file.observer;
     core.file.close();
     core.file = file;
-    this.#activeName = next;
-    this.#base = seal;
+    this.#activeName = name;
+    this.#base = base;
     this.#since = null;
+    core.chain.reset(base);
     if (this.protect) {
       this.#setFlags(() => protectAppendOnlySync(this.activeTarget.bytes));
       this.#setFlags(() => setImmutableSync(sealed.bytes));
     }
-    // Read the new segment (empty, or written by a writer that was killed) before writing to it.
-    catchUp(core.file, core.chain, null, this.activeTarget.text, seal, core.treeKeeping);
+  }
+
+  /** Reads a sealed segment that cannot be opened for appending; its seal's head and next, or null if it has none. */
+  #passSealed(core: LogCore, name: string, base: Head): { name: string; base: Head } | null {
+    const fd = openSync(segmentTarget(this.target, name).bytes, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const tail = readTail(fd, fstatSync(fd).size, base);
+      const next = tail.headLine?.type === 'seal' ? sealedNext(tail.headLine) : undefined;
+      if (next === undefined || next === null || tail.head === null) return null;
+      const keeping = core.treeKeeping;
+      if (keeping !== null && keeping.tree.valid) keeping.tree.foldFile(fd, 0, tail.headEnd);
+      return { name: next, base: tail.head };
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Sets the flags the directory log asks for now: the directory and active segment append-only, the one before immutable. */

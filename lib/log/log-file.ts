@@ -1,9 +1,12 @@
 // The log's open file: opened once with O_APPEND, written whole, and checked to still be at its path.
-import { type Stats, closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { type Stats, closeSync, constants, fdatasync, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 import { type Target } from '../paths';
 import { logReplacedError, notARegularFileError } from './errors';
+
+const datasync = promisify(fdatasync);
 
 /** A write that failed part-way: `written` bytes reached the file before `cause`. */
 export class WriteFailure extends Error {
@@ -62,6 +65,7 @@ export class LogFile {
   /** The paths this file was opened by (several handles may share it); each must still name it. */
   readonly #targets = new Map<string, { target: Target; handles: number }>();
   #closed = false;
+  #syncs = 0;
 
   private constructor(
     fd: number,
@@ -148,9 +152,27 @@ export class LogFile {
     }
   }
 
+  /**
+   * Reserves an fdatasync to run later, without leaving the event loop: the descriptor stays open until
+   * every sync reserved has run, even when the file is closed meanwhile (a rotation moved on). A sync
+   * on a closed, or by then reused, descriptor would fail an append whose record is written, or sync
+   * another file.
+   */
+  reserveSync(): () => Promise<void> {
+    this.#syncs += 1;
+    return async () => {
+      try {
+        await datasync(this.fd);
+      } finally {
+        this.#syncs -= 1;
+        if (this.#closed && this.#syncs === 0) closeSync(this.fd);
+      }
+    };
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSync(this.fd);
+    if (this.#syncs === 0) closeSync(this.fd);
   }
 }

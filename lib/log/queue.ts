@@ -1,13 +1,11 @@
 // The cross-process queue: appends made while another process holds the lock wait here, in order.
-import { fdatasync, fdatasyncSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { fdatasyncSync } from 'node:fs';
 
 import { Batch, type Owner, type Waiter } from './batch';
 import type { LogCore } from './core';
 import type { SigningKey } from './format';
 import type { Session } from './session';
 
-const datasync = promisify(fdatasync);
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
 /** Queued appends are written this many bytes at a time. */
@@ -90,9 +88,11 @@ export class LockQueue {
     while (this.#pending.length > 0) {
       const batch = this.#takeBatch();
       let syncing: Waiter[] = [];
+      let sync: (() => Promise<void>) | null = null;
       try {
         await this.critical(batch[0]!.key, () => {
           syncing = this.#writeBatch(batch);
+          if (syncing.length > 0) sync = this.core.file.reserveSync();
         });
       } catch (error) {
         const explained = this.core.explain(error);
@@ -101,7 +101,7 @@ export class LockQueue {
       }
       if (syncing.length > 0) {
         try {
-          await datasync(this.core.file.fd);
+          await sync!();
           for (const waiter of syncing) waiter.resolve(waiter.head);
         } catch (error) {
           const explained = this.core.explain(error);

@@ -5,15 +5,13 @@
 // turn ends, and the lock is released then. So an awaited append costs no write and no native call of
 // its own, and memory stays bounded however fast appends come. Durability (fdatasync) comes after the
 // lock is released: one flush covers the whole session.
-import { fdatasync, fdatasyncSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { fdatasyncSync } from 'node:fs';
 
 import { Batch, type Owner, type Waiter } from './batch';
 import type { EncodedRecord } from './chain';
 import type { LogCore } from './core';
 import type { SigningKey } from './format';
 
-const datasync = promisify(fdatasync);
 
 /** Buffered records are written once they reach this much: the bound on memory for fast producers. */
 const BUFFER_BYTES = 64 * 1024;
@@ -112,9 +110,9 @@ export class Session {
     this.core.lock.release();
     const waiters = this.#written.splice(0);
     if (waiters.length > 0) {
-      const { fd } = this.core.file;
+      const sync = this.core.file.reserveSync();
       this.#syncing = this.#syncing.then(() =>
-        datasync(fd).then(
+        sync().then(
           () => waiters.forEach((waiter) => waiter.resolve(waiter.head)),
           (error: unknown) => {
             const explained = this.core.explain(error);
