@@ -20,7 +20,7 @@ export {
 export { platformSupportInfo, type PlatformSupportInfo, type PlatformSupportOptions } from './platform';
 export { AppendOnlyError, type AppendOnlyErrorDetails } from './errors';
 export type { PathLike } from './paths';
-export type { ContainerRuntime } from './proc';
+export type { ContainerRuntime } from './binding';
 export * from './log/index';
 export { generateCheckpointKey, signNote, openNote, type CheckpointSigner, type CheckpointVerifier, type OpenedNote, type NoteSignature } from './checkpoint/note';
 export { signCheckpoint, openCheckpoint, formatCheckpointBody, parseCheckpointBody, type Checkpoint as CheckpointBody, type OpenedCheckpoint } from './checkpoint/checkpoint';

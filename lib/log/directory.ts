@@ -8,7 +8,7 @@
 // it must, and sets the flags a cut-short rotation left undone. Nothing is ever renamed or deleted.
 import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync } from 'node:fs';
 
-import { isAppendOnlySync, protectAppendOnlySync, setImmutableSync } from '../attributes';
+import { isAppendOnlySync, protectAppendOnlySync, protectFileDescriptorSync, setImmutableSync } from '../attributes';
 import type { Target } from '../paths';
 import type { LogCore } from './core';
 import { logSealedError, notALogError, notADirectoryLogError } from './errors';
@@ -220,7 +220,7 @@ export class LogDirectory {
     this.#since = null;
     core.chain.reset(base);
     if (this.protect) {
-      this.#setFlags(() => protectAppendOnlySync(this.activeTarget.bytes));
+      this.#setFlags(() => protectFileDescriptorSync(file.fd, this.activeTarget.bytes));
       this.#setFlags(() => setImmutableSync(sealed.bytes));
     }
   }
@@ -245,9 +245,16 @@ export class LogDirectory {
     const names = listSegments(this.target.bytes);
     const run = required ? (set: () => void) => set() : (set: () => void) => this.#setFlags(set);
     run(() => protectAppendOnlySync(this.target.bytes, { strict: required }));
-    run(() => protectAppendOnlySync(this.activeTarget.bytes, { strict: required }));
+    run(() => protectFileDescriptorSync(this.#activeFd(), this.activeTarget.bytes, { strict: required }));
     const previous = names[names.indexOf(this.#activeName) - 1];
     if (previous !== undefined) run(() => setImmutableSync(segmentTarget(this.target, previous).bytes, { strict: required }));
+  }
+
+  #activeFd: () => number = () => -1;
+
+  /** The descriptor of the active segment, for setting its flag through it. */
+  attach(activeFd: () => number): void {
+    this.#activeFd = activeFd;
   }
 
   #setFlags(set: () => void): void {

@@ -73,7 +73,9 @@ export class SharedLog {
       return { log: known.#retain(), created };
     }
     const lock = lockFor(directory.fd, target.text);
-    const log = new SharedLog(id, new LogCore(file, lock, new Chain(), target.text, directory));
+    const core = new LogCore(file, lock, new Chain(), target.text, directory);
+    directory.attach(() => core.file.fd);
+    const log = new SharedLog(id, core);
     return { log: log.#register(), created };
   }
 

@@ -1,7 +1,7 @@
 // AppendOnlyLog: the public writer of a hash-chained JSON Lines log, a thin handle on the shared writer.
 import { fstatSync, lstatSync, rmdirSync } from 'node:fs';
 
-import { protectAppendOnlySync } from '../attributes';
+import { protectFileDescriptorSync } from '../attributes';
 import { type PathLike, type Target, toTarget } from '../paths';
 import type { Owner } from './batch';
 import type { Checkpoint } from './checkpoints';
@@ -237,7 +237,8 @@ export class AppendOnlyLog {
       return;
     }
     try {
-      protectAppendOnlySync(this.#target.bytes, { strict: required });
+      // Through the descriptor the log holds: the flag lands on the file being written, whatever the path names now.
+      protectFileDescriptorSync(this.#shared.core.file.fd, this.#target.bytes, { strict: required });
     } catch (error) {
       if (required) throw error;
       process.emitWarning(`fs-append-only: ${this.path} is not protected by the OS: ${(error as Error).message}`, {
