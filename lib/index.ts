@@ -14,6 +14,8 @@ export {
   isImmutableSync,
   getFileAttributes,
   getFileAttributesSync,
+  protectFileDescriptorSync,
+  type ProtectFileDescriptorOptions,
   type FileAttributes,
   type ProtectOptions,
 } from './attributes';
