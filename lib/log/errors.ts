@@ -1,6 +1,6 @@
 // The log's own failures, as AppendOnlyErrors with a cause and a fix.
-import { sentence } from '../advice';
 import { AppendOnlyError, isSystemError } from '../errors';
+import { type Explainer, explainFailure } from '../explain';
 
 export function logClosedError(path: string): AppendOnlyError {
   const fix = 'Open the log again with AppendOnlyLog.open()';
@@ -122,17 +122,18 @@ const READ_CAUSES: Record<string, [string, string]> = {
   ENOTDIR: ['a component of the path is not a directory', 'Check the path'],
 };
 
+/** The log's own table of causes, for the one explainer of failed system calls. */
+function fromTable(table: Record<string, [string, string]>): Explainer {
+  return (error) => {
+    const known = table[error.code];
+    return known === undefined ? undefined : { cause: known[0], fix: known[1] };
+  };
+}
+
+const EXPLAIN_WRITE = fromTable(CAUSES);
+const EXPLAIN_READ = fromTable(READ_CAUSES);
+
 /** A system error from opening, writing or reading the log, with its cause and fix added. */
 export function explainLogFailure(error: unknown, path: string, action: 'write' | 'read' = 'write'): unknown {
-  if (!isSystemError(error) || error instanceof AppendOnlyError) return error;
-  const known = action === 'read' ? READ_CAUSES[error.code] : CAUSES[error.code];
-  const [cause, fix] = known ?? ['the operating system refused the call', ''];
-  return new AppendOnlyError(`${error.message}. ${sentence(cause, fix)}`, {
-    code: error.code,
-    errno: error.errno,
-    syscall: error.syscall,
-    path: error.path ?? path,
-    fix,
-    cause: error,
-  });
+  return explainFailure(error, path, action === 'read' ? EXPLAIN_READ : EXPLAIN_WRITE);
 }

@@ -194,6 +194,23 @@ describe('since: incremental checks', () => {
     expect(reasons(await verifyLog(path, { since: first }))).toContain('2:hash-mismatch');
   });
 
+  it('with nothing new since the trusted head, the report keeps that head, so a daily since = head loop keeps its place', async () => {
+    const path = scratch.path('audit.log');
+    await writeLog(path, 4);
+    const { head } = await verifyLog(path);
+    for (const since of [head!, { seq: head!.seq, hash: head!.hash }]) {
+      const again = await verifyLog(path, { since });
+      expect(again).toMatchObject({ status: 'intact', records: 0, head: { seq: head!.seq, hash: head!.hash, offset: head!.offset } });
+    }
+    // The loop goes on: one more record, checked from the kept head alone.
+    const kept = (await verifyLog(path, { since: head! })).head!;
+    const log = await AppendOnlyLog.open(path, { durability: 'none' });
+    await log.append({ later: true });
+    await log.close();
+    const next = await verifyLog(path, { since: kept });
+    expect(next).toMatchObject({ status: 'intact', records: 1, head: { seq: head!.seq + 1 } });
+  });
+
   it('a since that is not in the log is a finding', async () => {
     const path = scratch.path('audit.log');
     await writeLog(path, 3);
