@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fs-append-only: the command-line tool, a thin layer over the public API.
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, fchmodSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,8 +13,16 @@ import {
   type Head,
   type LogKey,
   type VerifyReport,
+  checkInclusion,
   clearImmutableSync,
+  formatProof,
+  generateCheckpointKey,
   getFileAttributesSync,
+  parseCheckpointBody,
+  parseProof,
+  proveInclusion,
+  readLog,
+  verifyCheckpoint,
   platformSupportInfo,
   protectAppendOnlySync,
   pruneLog,
@@ -22,6 +30,8 @@ import {
   unprotectAppendOnlySync,
   verifyLog,
 } from './index';
+import { leafHash, verifyInclusion } from './checkpoint/merkle';
+import { parseVerifierKey } from './checkpoint/note';
 import { readLinesBackward } from './log/backward';
 import { openLog } from './log/lines';
 import { recordOf } from './log/reader';
@@ -39,17 +49,29 @@ const USAGE = `Usage: fs-append-only <command> [arguments]
   append <log> [json] [--key id=FILE]
                                     append one JSON value, or one per line from stdin
   verify <log>... [--key id=FILE]... [--anchor SEQ:HASH] [--since SEQ:HASH[:OFFSET]] [--json]
+         [--checkpoint-key KEY]... [--checkpoint FILE]
                                     exit 0 intact, 1 tampered, 2 usage or I/O error
   tail <log> [-n N]                 the last N records as stored (default 10)
   head <log> [--json]               the last record's SEQ:HASH, an anchor to keep elsewhere
   prune <dir> --before SEQ|DATE [--key id=FILE]
                                     remove sealed segments older than that, after a prune record
+  keygen <name> [--out FILE]        a checkpoint key pair: the signer goes to FILE (mode 0600,
+                                    default ./<name with / as ->.key), the verifier to stdout
+  checkpoint <log> --signer FILE [--key id=FILE]
+                                    sign the tree of the records so far, append it, print the note
+  prove <log> <seq> [--size N]      a c2sp.org/tlog-proof@v1 of record <seq> against the log's latest
+                                    checkpoint record that covers it (or the one of N records)
+  check-proof <file>|- --vkey KEY... --hash HEX
+                                    check a proof for the record with that hash (exit 0 ok, 1 not)
   demo                              see it work in a temporary directory
   --version                         the version of fs-append-only
 
-A <log> is a log file or the directory of a segmented log. A key FILE holds the secret's bytes (one
-trailing newline is ignored). With several files, each output
-line starts with its file's name and the exit status is the worst of them.`;
+A <log> is a log file or the directory of a segmented log; prove and verify --checkpoint read a log
+file only. A key FILE holds the secret's bytes (one trailing newline is ignored). A KEY is a checkpoint
+verifier key (<name>+<hash>+<base64>, as keygen prints) or @FILE, a file of them one a line. With
+--checkpoint-key, verify checks every checkpoint record and names the last good one; --checkpoint
+checks a note kept elsewhere against the log. With several files, each output line starts with its
+file's name and the exit status is the worst of them.`;
 
 class UsageError extends Error {}
 
@@ -61,12 +83,20 @@ const OPTIONS = {
   path: { type: 'string', multiple: true },
   before: { type: 'string', multiple: true },
   n: { type: 'string', short: 'n', multiple: true },
+  out: { type: 'string', multiple: true },
+  signer: { type: 'string', multiple: true },
+  size: { type: 'string', multiple: true },
+  vkey: { type: 'string', multiple: true },
+  hash: { type: 'string', multiple: true },
+  'checkpoint-key': { type: 'string', multiple: true },
+  checkpoint: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
-type Values = { json?: boolean; help?: boolean; version?: boolean } & { [name in 'key' | 'anchor' | 'since' | 'path' | 'n' | 'before']?: string[] };
+type StringOption = Exclude<OptionName, 'json' | 'help' | 'version'>;
+type Values = { json?: boolean; help?: boolean; version?: boolean } & { [name in StringOption]?: string[] };
 
 const flagName = (name: string): string => (name === 'n' ? '-n' : `--${name}`);
 
@@ -78,6 +108,8 @@ interface Command {
   maximum: number;
   /** What the first one is, for "needs a ..." */
   needs?: string;
+  /** What it takes, for "... takes ..., not also" when that is not one of `needs`. */
+  takes?: string;
   run(positionals: string[], values: Values): Promise<number>;
 }
 
@@ -103,7 +135,7 @@ function errorJson(error: unknown): { code: string | undefined; message: string 
 }
 
 /** One option given at most once: a second --anchor must not silently replace the first. */
-function once(values: Values, name: 'key' | 'anchor' | 'since' | 'path' | 'n' | 'before'): string | undefined {
+function once(values: Values, name: StringOption): string | undefined {
   const given = values[name];
   if (given !== undefined && given.length > 1) throw new UsageError(`${flagName(name)} may be given only once`);
   return given?.[0];
@@ -300,31 +332,230 @@ function describeReport(report: VerifyReport): string[] {
   return lines;
 }
 
+/** The lines of a text file, one trailing newline ignored: a key file written by hand or by echo. */
+function readTextFile(file: string): string {
+  const text = readFileSync(file, 'utf8');
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
+/** --checkpoint-key and --vkey: verifier keys, each given as the key or as @FILE holding them one a line. */
+function readVerifierKeys(specs: readonly string[], flag: string): string[] {
+  const keys: string[] = [];
+  for (const spec of specs) {
+    const from = spec.startsWith('@') ? spec.slice(1) : null;
+    const given = from === null ? [spec] : readTextFile(from).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    if (from !== null && given.length === 0) throw new UsageError(`${flag} @${from}: the file holds no key`);
+    for (const key of given) {
+      const where = from === null ? flag : `${flag} @${from}`;
+      // Never echo a signer key: it is a secret given by mistake.
+      if (key.startsWith('PRIVATE+KEY+')) throw new UsageError(`${where} is given a signer key: give its verifier key (keygen printed it)`);
+      try {
+        parseVerifierKey(key);
+      } catch {
+        throw new UsageError(`${where} takes a verifier key (<name>+<8 hex>+<base64>, as keygen prints) or @FILE, not "${key.length > 120 ? `${key.slice(0, 120)}...` : key}"`);
+      }
+      keys.push(key);
+    }
+  }
+  return keys;
+}
+
+/** prove and verify --checkpoint read one log file: a directory log is refused, not answered wrongly. */
+function singleFileLog(path: string, what: string): void {
+  if (statSync(path).isDirectory()) {
+    throw Object.assign(new UsageError(`ENOTSUP: ${what} reads a single-file log, and ${path} is a directory`), { code: 'ENOTSUP' });
+  }
+}
+
+function describeCheckpointRecord(report: VerifyReport): string {
+  const last = report.checkpoint;
+  return last === null ? 'no checkpoint record verified' : `last good checkpoint: seq ${last.seq}, ${last.size} records, root ${last.root}`;
+}
+
 async function verify(files: string[], values: Values): Promise<number> {
   const anchor = once(values, 'anchor');
   const since = once(values, 'since');
-  if (files.length > 1 && (anchor !== undefined || since !== undefined)) {
-    throw new UsageError(`${anchor !== undefined ? '--anchor' : '--since'} names a record of one log: give one file with it`);
+  const keptFile = once(values, 'checkpoint');
+  if (files.length > 1 && (anchor !== undefined || since !== undefined || keptFile !== undefined)) {
+    const flag = anchor !== undefined ? '--anchor' : since !== undefined ? '--since' : '--checkpoint';
+    throw new UsageError(`${flag} names a ${flag === '--checkpoint' ? 'tree' : 'record'} of one log: give one file with it`);
   }
+  const checkpointKeys = readVerifierKeys(values['checkpoint-key'] ?? [], '--checkpoint-key');
+  if (keptFile !== undefined && checkpointKeys.length === 0) throw new UsageError('--checkpoint needs at least one --checkpoint-key to verify the note with');
+  const kept = keptFile !== undefined ? readFileSync(keptFile, 'utf8') : undefined;
   const keyList = (values.key ?? []).map(readKey);
   const options = {
     ...(keyList.length > 0 ? { keys: Object.fromEntries(keyList.map((key) => [key.id, key.secret])) } : {}),
     ...(anchor !== undefined ? { anchor: parseHead(anchor, 'anchor') } : {}),
     ...(since !== undefined ? { since: parseHead(since, 'since') } : {}),
+    ...(checkpointKeys.length > 0 ? { checkpointKeys } : {}),
   };
   const reports: object[] = [];
   const status = await eachFile(
     files,
     async (file, prefix) => {
+      if (kept !== undefined) singleFileLog(file, 'verify --checkpoint');
       const report = await verifyLog(file, { ...options, ...(values.json ? {} : { onProgress: progressBar(file) }) });
-      if (values.json) reports.push(files.length > 1 ? { file, ...report } : report);
-      else describeReport(report).forEach((line) => write(`${prefix}${line}`));
-      return report.ok ? 0 : 1;
+      let status = report.ok ? 0 : 1;
+      const lines = describeReport(report);
+      if (checkpointKeys.length > 0) lines.push(describeCheckpointRecord(report));
+      let keptReport: object | undefined;
+      if (kept !== undefined) {
+        const result = await verifyCheckpoint(file, kept, { keys: checkpointKeys });
+        keptReport = result;
+        if (result.ok) lines.push(`checkpoint ${keptFile}: ok, the log's first ${result.size} records are its tree`);
+        else {
+          status = 1;
+          lines.push(`checkpoint ${keptFile}: ${result.reason}${result.seq !== undefined ? ` at seq ${result.seq}` : ''}: ${result.detail}`);
+        }
+      }
+      if (values.json) {
+        const json = keptReport !== undefined ? { ...report, keptCheckpoint: keptReport } : report;
+        reports.push(files.length > 1 ? { file, ...json } : json);
+      } else lines.forEach((line) => write(`${prefix}${line}`));
+      return status;
     },
     (file, error) => reports.push({ file, error: errorJson(error) }),
   );
   if (values.json && (files.length > 1 || reports.length > 0)) write(JSON.stringify(files.length > 1 ? reports : reports[0], null, 2));
   return status;
+}
+
+/** The default file for a signer key: its name with each / as -, in the current directory. */
+const keyFileOf = (name: string): string => `${name.replaceAll('/', '-')}.key`;
+
+async function keygen(positionals: string[], values: Values): Promise<number> {
+  const name = positionals[0]!;
+  let pair: { signer: string; verifier: string };
+  try {
+    pair = generateCheckpointKey(name);
+  } catch {
+    throw new UsageError(`a key name must be non-empty, with no spaces and no '+', not ${JSON.stringify(name)}`);
+  }
+  const out = once(values, 'out') ?? keyFileOf(name);
+  // wx: an existing file is never overwritten (a signer lost is a log that can no longer be checkpointed
+  // under its key); 0600 set on the descriptor as well, whatever the umask.
+  let fd: number;
+  try {
+    fd = openSync(out, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`EEXIST: ${out} exists; keygen never overwrites a key file (give another --out)`);
+    throw error;
+  }
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${pair.signer}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  write(pair.verifier);
+  return 0;
+}
+
+async function checkpoint(positionals: string[], values: Values): Promise<number> {
+  const signerFile = once(values, 'signer');
+  if (signerFile === undefined) throw new UsageError('checkpoint needs --signer FILE (a signer key, as keygen writes)');
+  const signer = readTextFile(signerFile);
+  const keySpec = once(values, 'key');
+  const key = keySpec !== undefined ? readKey(keySpec) : undefined;
+  let log: AppendOnlyLog;
+  try {
+    log = await AppendOnlyLog.open(positionals[0]!, { checkpoints: { signer }, ...(key ? { key } : {}) });
+  } catch (error) {
+    // The library's message for a bad signer names the option; here it is the file.
+    if ((error as { code?: unknown }).code === 'ERR_INVALID_ARG_VALUE' && /checkpoints\.signer/.test((error as Error).message)) {
+      throw new UsageError(`--signer ${signerFile} does not hold a signer key (PRIVATE+KEY+<name>+<8 hex>+<base64>, as keygen writes)`);
+    }
+    throw error;
+  }
+  let note: string;
+  try {
+    ({ note } = await log.checkpoint());
+  } finally {
+    await log.close();
+  }
+  process.stdout.write(note);
+  return 0;
+}
+
+function wholeNumber(text: string, what: string, minimum: number): number {
+  const number = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < minimum) throw new UsageError(`${what} is a whole number of at least ${minimum}, not "${text}"`);
+  return number;
+}
+
+/** The checkpoint text of a signed note, its signatures not checked: prove only picks which note to prove against. */
+function checkpointOfNote(note: string): { size: number; root: Buffer } | null {
+  const split = note.lastIndexOf('\n\n');
+  if (split < 0) return null;
+  try {
+    return parseCheckpointBody(note.slice(0, split + 1));
+  } catch {
+    return null;
+  }
+}
+
+async function prove(positionals: string[], values: Values): Promise<number> {
+  const [path, seqText] = positionals as [string, string];
+  const seq = wholeNumber(seqText, "prove's seq", 1);
+  const sizeText = once(values, 'size');
+  const wanted = sizeText !== undefined ? wholeNumber(sizeText, "--size's N", 1) : undefined;
+  if (wanted !== undefined && wanted < seq) throw new UsageError(`record ${seq} is not in a tree of ${wanted} records`);
+  singleFileLog(path, 'prove');
+  // The log's own checkpoint records: the latest that covers the record, or the one of that size.
+  let chosen: { note: string; size: number; root: Buffer } | null = null;
+  for await (const record of readLog(path)) {
+    if (record.type !== 'checkpoint') continue;
+    const note = (record.data as { note?: unknown } | null)?.note;
+    if (typeof note !== 'string') continue;
+    const body = checkpointOfNote(note);
+    if (body === null) continue;
+    if (wanted !== undefined ? body.size === wanted : body.size >= seq) chosen = { note, ...body };
+  }
+  if (chosen === null) {
+    throw new Error(
+      wanted !== undefined
+        ? `${path} holds no checkpoint record of ${wanted} records`
+        : `${path} holds no checkpoint record that covers record ${seq} (make one with fs-append-only checkpoint)`,
+    );
+  }
+  const proof = await proveInclusion(path, seq, { size: chosen.size });
+  // A proof that would not check is refused here: the records are not the tree the note signs.
+  const hashes = proof.hashes.map((hash) => Buffer.from(hash, 'base64'));
+  if (!verifyInclusion(proof.index, chosen.size, leafHash(Buffer.from(proof.recordHash, 'hex')), hashes, chosen.root)) {
+    throw new Error(`the first ${chosen.size} records of ${path} are not the tree its checkpoint record signs: the log was changed (fs-append-only verify says more)`);
+  }
+  process.stdout.write(formatProof({ index: proof.index, hashes: proof.hashes }, chosen.note));
+  return 0;
+}
+
+function readInput(file: string): string {
+  return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+}
+
+async function checkProof(positionals: string[], values: Values): Promise<number> {
+  const vkeys = values.vkey ?? [];
+  if (vkeys.length === 0) throw new UsageError('check-proof needs --vkey KEY (the verifier key of the checkpoint signer)');
+  const keys = readVerifierKeys(vkeys, '--vkey');
+  const hash = once(values, 'hash');
+  if (hash === undefined) throw new UsageError("check-proof needs --hash HEX (the record's hash field)");
+  if (!/^[0-9a-fA-F]{64}$/.test(hash)) throw new UsageError(`--hash takes a record's hash (64 hex digits), not "${hash}"`);
+  const text = readInput(positionals[0]!);
+  let result;
+  try {
+    result = checkInclusion(hash.toLowerCase(), text, null, keys);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_INVALID_PROOF') throw error;
+    write(`not a proof: ${oneLine((error as Error).message)}`);
+    return 1;
+  }
+  if (!result.ok) {
+    write(`${result.reason}: ${oneLine(result.detail ?? '')}`);
+    return 1;
+  }
+  const { index } = parseProof(text);
+  write(`ok: record ${index + 1} is in the tree of ${result.size} records, root ${result.root}`);
+  return 0;
 }
 
 /** The files of a log, last first: its segments for a directory log, else the file itself. */
@@ -528,10 +759,14 @@ const COMMANDS: Record<string, Command> = {
   unseal: { options: [], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('unseal') },
   status: { options: ['json'], minimum: 1, maximum: MANY, needs: 'a file', run: attribute('status') },
   append: { options: ['key'], minimum: 1, maximum: 2, needs: 'a log', run: append },
-  verify: { options: ['key', 'anchor', 'since', 'json'], minimum: 1, maximum: MANY, needs: 'a log', run: verify },
+  verify: { options: ['key', 'anchor', 'since', 'json', 'checkpoint-key', 'checkpoint'], minimum: 1, maximum: MANY, needs: 'a log', run: verify },
   tail: { options: ['n'], minimum: 1, maximum: 1, needs: 'a log', run: tail },
   head: { options: ['json'], minimum: 1, maximum: 1, needs: 'a log', run: head },
   prune: { options: ['before', 'key', 'json'], minimum: 1, maximum: 1, needs: 'a directory', run: prune },
+  keygen: { options: ['out'], minimum: 1, maximum: 1, needs: 'a key name', run: keygen },
+  checkpoint: { options: ['signer', 'key'], minimum: 1, maximum: 1, needs: 'a log', run: checkpoint },
+  prove: { options: ['size'], minimum: 2, maximum: 2, needs: 'a log and a seq', takes: 'a log and one seq', run: prove },
+  'check-proof': { options: ['vkey', 'hash'], minimum: 1, maximum: 1, needs: 'a proof file (or - for stdin)', takes: 'one proof file', run: checkProof },
   demo: { options: [], minimum: 0, maximum: 0, run: demo },
 };
 
@@ -561,7 +796,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (rest.length < command.minimum) throw new UsageError(`${name} needs ${command.needs}`);
   if (rest.length > command.maximum) {
-    const takes = command.maximum === 0 ? 'takes no arguments' : command.maximum === 1 ? `takes one ${command.needs!.slice(2)}` : 'takes a log and one value';
+    const takes =
+      command.maximum === 0
+        ? 'takes no arguments'
+        : command.takes !== undefined
+          ? `takes ${command.takes}`
+          : command.maximum === 1
+            ? `takes one ${command.needs!.slice(2)}`
+            : 'takes a log and one value';
     throw new UsageError(`${name} ${takes}, not also "${rest[command.maximum]}"`);
   }
   return command.run(rest, values);
