@@ -14,6 +14,8 @@
 import * as crypto from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
+import { type EncodeRecord, type NativeHmacKey, nativeEncoder } from '../binding';
+
 export const GENESIS = '0'.repeat(64);
 
 /** The largest line a record may take, newline included. Larger values are refused with a RangeError. */
@@ -60,6 +62,59 @@ export function hmacHex(secret: Buffer, bytes: string | Buffer): string {
 
 /** The line for a record, newline included, and its hash. */
 export function encodeRecord(fields: RecordFields, key: SigningKey | null): { line: string; hash: string } {
+  const native = nativeEncoding();
+  if (native !== null && nativeCanEncode(fields, key)) {
+    const handle = key === null ? null : nativeKey(native, key);
+    const line = native.encodeRecord(fields.seq, fields.ts, fields.prev, fields.type === 'data' ? null : fields.type, key?.id ?? null, fields.dataJson, handle);
+    return { line, hash: line.slice(line.length - 67, line.length - 3) };
+  }
+  return encodeRecordJs(fields, key);
+}
+
+// The addon takes what the writer gives; anything else (a seq past 2^53, a secret that is not a Buffer,
+// a field that is not a string) stays on the JavaScript path, which writes whatever String() makes of it.
+function nativeCanEncode(fields: RecordFields, key: SigningKey | null): boolean {
+  return (
+    Number.isSafeInteger(fields.seq) &&
+    fields.seq >= 0 &&
+    typeof fields.ts === 'string' &&
+    typeof fields.prev === 'string' &&
+    typeof fields.type === 'string' &&
+    typeof fields.dataJson === 'string' &&
+    (key === null || (typeof key.id === 'string' && Buffer.isBuffer(key.secret)))
+  );
+}
+
+// The addon's encoder (src/engine.cc), looked up on the first record: null means the JavaScript one.
+// Both give the same bytes and hash. A lone surrogate (JSON.stringify never leaves one) is U+FFFD in
+// UTF-8 either way; the addon's line string holds that U+FFFD already, the JavaScript one the surrogate.
+interface NativeEncoding {
+  encodeRecord: EncodeRecord;
+  hmacKey: (secret: Buffer) => NativeHmacKey;
+  /** Each secret's inner and outer states, made once; the copy notices a secret changed in place. */
+  keys: WeakMap<Buffer, { secret: Buffer; handle: NativeHmacKey }>;
+}
+let nativeLookup: NativeEncoding | null | undefined;
+
+function nativeEncoding(): NativeEncoding | null {
+  if (nativeLookup === undefined) {
+    const found = nativeEncoder();
+    nativeLookup = found === undefined ? null : { ...found, keys: new WeakMap() };
+  }
+  return nativeLookup;
+}
+
+function nativeKey(native: NativeEncoding, key: SigningKey): NativeHmacKey {
+  const cached = native.keys.get(key.secret);
+  if (cached !== undefined && cached.secret.equals(key.secret)) return cached.handle;
+  const secret = Buffer.from(key.secret);
+  const handle = native.hmacKey(secret);
+  native.keys.set(key.secret, { secret, handle });
+  return handle;
+}
+
+/** encodeRecord in JavaScript alone: the reference the addon's encoder is tested against, and the fallback. */
+export function encodeRecordJs(fields: RecordFields, key: SigningKey | null): { line: string; hash: string } {
   let body = `{"seq":${fields.seq},"ts":"${fields.ts}","prev":"${fields.prev}"`;
   if (fields.type !== 'data') body += `,"type":"${fields.type}"`;
   if (key !== null) body += `,"keyId":"${key.id}"`;

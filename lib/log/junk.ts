@@ -48,12 +48,16 @@ function isTimestampPrefix(bytes: Buffer, from: number): { matched: boolean; end
 
 /**
  * Whether `start` (the first bytes of a piece with no newline, at most CRASH_CHECK_BYTES are looked at)
- * can be what a crash left while writing `next`: NULs from the first byte, or a prefix of the record's
- * fixed header (the exact seq and prev) up to the first NUL byte or the end of what is shown.
+ * can be what a crash left while writing `next`: NULs, or a prefix of the record's fixed header (the
+ * exact seq and prev), possibly followed by NULs to the end of what is shown.
  */
 export function isCrashPiece(start: Buffer, next: NextRecord): boolean {
-  if (start.length === 0 || start[0] === NUL) return true;
+  if (start.length === 0) return true;
+  // Blocks a power cut left unwritten read as NULs to the end of what is shown: NULs followed by text
+  // are someone's bytes.
   const firstNul = start.indexOf(NUL);
+  if (firstNul !== -1 && !start.subarray(firstNul).every((byte) => byte === NUL)) return false;
+  if (firstNul === 0) return true;
   const piece = firstNul === -1 ? start : start.subarray(0, firstNul);
   let at = isPrefixOf(piece, 0, `{"seq":${next.seq},"ts":"`);
   if (!at.matched) return false;

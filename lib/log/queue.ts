@@ -52,6 +52,7 @@ export class LockQueue {
    * session of this one) holds it.
    */
   async critical(key: SigningKey | null, section: () => void): Promise<void> {
+    // (An empty queue section is fine: the synchronous paths may have written everything meanwhile.)
     for (let delay = 1; ; delay = Math.min(delay * 2, 32)) {
       if (!this.session.holding && this.core.lock.tryAcquire()) {
         try {
@@ -74,29 +75,40 @@ export class LockQueue {
     else if (!lock.tryAcquire()) return;
     try {
       this.core.catchUp(this.#pending[0]!.key);
-      while (this.#pending.length > 0) {
-        const syncing = this.#writeBatch(this.#takeBatch());
-        // Acknowledged only once on disk, as an awaited append would be.
-        if (syncing.length > 0) this.#syncNow(syncing);
-      }
+      this.writeHeldSync();
     } finally {
       lock.release();
     }
   }
 
+  /** Under the lock, caught up: writes everything queued, in order, and syncs what must be on disk. */
+  writeHeldSync(): void {
+    while (this.#pending.length > 0) {
+      const syncing = this.#writeBatch(this.#takeBatch());
+      // Acknowledged only once on disk, as an awaited append would be.
+      if (syncing.length > 0) this.#syncNow(syncing);
+    }
+  }
+
+  // Queued appends stay in #pending until the critical section that writes them: while this loop waits
+  // for the lock, later appends queue behind them and the synchronous paths (appendSync, flushSync, the
+  // exit hook) still see them and write them first, so records are chained in call order.
   async #flushLoop(): Promise<void> {
     while (this.#pending.length > 0) {
-      const batch = this.#takeBatch();
+      let batch: Pending[] = [];
       let syncing: Waiter[] = [];
       let sync: (() => Promise<void>) | null = null;
       try {
-        await this.critical(batch[0]!.key, () => {
+        await this.critical(this.#pending[0]!.key, () => {
+          batch = this.#takeBatch();
           syncing = this.#writeBatch(batch);
           if (syncing.length > 0) sync = this.core.file.reserveSync();
         });
       } catch (error) {
         const explained = this.core.explain(error);
-        for (const pending of batch) pending.waiter.reject(explained);
+        // Taken from the queue only once the lock was held: a failure before that leaves them queued.
+        const failed = batch.length > 0 ? batch : this.#pending.splice(0, this.#pending.length);
+        for (const pending of failed) pending.waiter.reject(explained);
         continue;
       }
       if (syncing.length > 0) {
@@ -114,6 +126,7 @@ export class LockQueue {
 
   // Under the lock, after catching up. Returns the waiters that still need fdatasync.
   #writeBatch(batch: Pending[]): Waiter[] {
+    if (batch.length === 0) return [];
     const records = new Batch();
     const syncing: Waiter[] = [];
     const write = (): void => {
@@ -132,7 +145,12 @@ export class LockQueue {
       records.add(record, pending.owner, pending.waiter);
     }
     write();
-    this.core.afterWrite(batch[0]!.key);
+    // A checkpoint that fails must not fail the appends: their records are written.
+    try {
+      this.core.afterWrite(batch[0]!.key);
+    } catch (error) {
+      process.emitWarning(`fs-append-only: a checkpoint of ${this.core.path} failed: ${(error as Error).message}`, { code: 'FS_APPEND_ONLY_CHECKPOINT' });
+    }
     return syncing;
   }
 

@@ -129,14 +129,17 @@ export class SharedLog {
           reject: (error) => (result = { error }),
         };
         this.session.add(record, owner, waiter);
-        const failure = this.session.write();
-        if (failure !== null && result.head === undefined) throw failure;
+        this.session.write();
+        // The record's own outcome, whichever write carried it (add() writes a full buffer at once).
+        if (result.head === undefined) throw result.error;
         if (durable) fdatasyncSync(this.core.file.fd);
         return record.head;
       }
       this.core.lock.acquire();
       try {
         this.core.catchUp(key);
+        // Appends queued before this one go first: records are chained in call order.
+        this.queue.writeHeldSync();
         const record = this.core.nextData(dataJson, key, 0, () => undefined);
         this.core.file.writeAll(Buffer.from(record.line));
         if (durable) fdatasyncSync(this.core.file.fd);

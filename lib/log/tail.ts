@@ -107,6 +107,23 @@ export function findLastOfType(fd: number, size: number, types: readonly string[
   return found;
 }
 
+/**
+ * The last valid signed record in the last `window` bytes of the file (any key id), or null: what a
+ * writer checks its key against when it opens a log.
+ */
+export function findLastSigned(fd: number, size: number, window = MAX_SEARCH_BYTES): ParsedLine | null {
+  let found: ParsedLine | null = null;
+  const needle = Buffer.from(',"keyId":"');
+  walkLinesBackwards(fd, size, Math.max(0, size - window), (start, end) => {
+    if (end - start > MAX_RECORD_BYTES) return false;
+    const bytes = readAt(fd, start, end - start);
+    if (!bytes.subarray(0, 256).includes(needle)) return false;
+    found = validRecord(bytes);
+    return found !== null;
+  });
+  return found;
+}
+
 /** Whether the file starts like a log: a valid record within its first lines (after a torn first append). */
 function startsLikeLog(fd: number, size: number): boolean {
   const bytes = readAt(fd, 0, Math.min(size, MAX_SEARCH_BYTES));

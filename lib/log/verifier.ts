@@ -20,6 +20,8 @@ export interface VerifierOptions {
    * may have been pruned, or a segment file read on its own): say so rather than report a gap.
    */
   midChainStart: boolean;
+  /** The first seq the first file's name promises (a segment), or null. */
+  namedFirstSeq?: number | null;
   /** Verifier keys of checkpoint notes: check every checkpoint record against the tree of the records before it. */
   checkpointKeys: string[] | null;
 }
@@ -32,6 +34,8 @@ export class Verifier {
   #prev: string;
   #run: NonRecordRun | null = null;
   #anchorSeen = false;
+  #anchorAgainstStart = false;
+  readonly #namedFirstSeq: number | null;
   #unknownKeys = new Set<string>();
   #lastFindingLine = '';
   #midChainStart: boolean;
@@ -49,12 +53,19 @@ export class Verifier {
     this.#anchor = options.anchor;
     this.#midChainStart = options.midChainStart && options.start === null;
     this.#checkpointKeys = options.checkpointKeys;
+    this.#namedFirstSeq = options.namedFirstSeq ?? null;
     // From the start of the chain the tree starts empty; from a trusted head it is learnt from the first checkpoint.
     if (options.checkpointKeys !== null && options.start === null) this.#tree = new CompactRange();
     const start = options.start;
     this.#expectedSeq = (start?.seq ?? 0) + 1;
     this.#prev = start?.hash ?? GENESIS;
     const startHead = start !== null && start.offset !== undefined ? { ...start, offset: start.offset } : null;
+    // Records up to a trusted `since` are not read: an anchor among them is the caller's to have checked
+    // when that head was trusted, except the head itself, whose hash is known.
+    if (start !== null && this.#anchor !== undefined && this.#anchor.seq <= start.seq) {
+      this.#anchorSeen = true;
+      this.#anchorAgainstStart = this.#anchor.seq === start.seq && this.#anchor.hash !== start.hash;
+    }
     this.report = {
       status: 'intact',
       ok: true,
@@ -74,9 +85,17 @@ export class Verifier {
     };
   }
 
-  /** The trusted `since` record was found while skipping: it is the head until a later record is read. */
-  startAfter(head: VerifiedHead): void {
+  /**
+   * The trusted `since` record (found while skipping, or read just before its offset): it is the head
+   * until a later record is read, and when it is a seal the segment after it must be the one it names.
+   */
+  startAfter(head: VerifiedHead, parsed: ParsedLine | null): void {
     this.report.head = this.#withSegment(head);
+    if (parsed?.type === 'seal' && parsed.hash === head.hash) {
+      this.#sealNext = sealedNext(parsed);
+      this.#sealedAt = 0;
+      if (this.#segment !== null) this.#segment.sealed = true;
+    }
   }
 
   /**
@@ -184,6 +203,9 @@ export class Verifier {
         this.find(lastLine + 1, offset, 'anchor-mismatch', `no record has the anchor's seq ${this.#anchor.seq}`);
       }
     }
+    if (this.#anchorAgainstStart) {
+      this.find(0, 0, 'anchor-mismatch', `the anchor says ${this.#anchor!.hash} for seq ${this.#anchor!.seq}, and the trusted since head says otherwise`);
+    }
     if (directory) this.#checkFront();
     this.report.unknownKeyIds = [...this.#unknownKeys].slice(0, 1000);
     if (this.report.tamperedEntries > 0) {
@@ -216,6 +238,8 @@ export class Verifier {
     if (!this.#midChainStart) return;
     this.#midChainStart = false;
     if (parsed.seq === 1 && parsed.prev === GENESIS) return;
+    // A segment's name says which seq it starts with: one whose first records were cut is reported.
+    if (this.#namedFirstSeq !== null && parsed.seq !== this.#namedFirstSeq) return;
     this.report.startsMidChain = { seq: parsed.seq, prev: parsed.prev };
     this.#tree = null;
     this.#expectedSeq = parsed.seq;

@@ -5,7 +5,7 @@ import { loadBinding, platformCapabilities } from '../binding';
 import { type PathLike, type Target, toTarget } from '../paths';
 import { checkFunction, checkInteger, checkOptions, invalidArgType, invalidArgValue } from '../validate';
 import { segmentTarget } from './directory';
-import { type Head, parseLine } from './format';
+import { type Head, MAX_RECORD_BYTES, type ParsedLine, parseLine } from './format';
 import { openLog, readLines } from './lines';
 import type { VerifyOptions, VerifyReport } from './report';
 import { listSegments, segmentFirstSeq } from './segments';
@@ -69,6 +69,20 @@ async function endsLineAt(path: string | Buffer, offset: number): Promise<boolea
   }
 }
 
+/** The record whose line ends just before `offset` (a line start), or null. */
+async function recordEndingAt(path: string | Buffer, offset: number): Promise<ParsedLine | null> {
+  const { file } = await openLog(path);
+  try {
+    const length = Math.min(offset, MAX_RECORD_BYTES + 1);
+    const bytes = Buffer.alloc(length);
+    const { bytesRead } = await file.read(bytes, 0, length, offset - length);
+    const line = bytes.subarray(0, bytesRead - 1);
+    return parseLine(line.subarray(line.lastIndexOf(0x0a) + 1));
+  } finally {
+    await file.close();
+  }
+}
+
 /** The segment files of a directory log, or null when `target` is not a directory. */
 function segmentsOf(target: Target): string[] | null {
   let isDirectory = false;
@@ -95,6 +109,8 @@ async function verifyFile(
     verifier.find(1, start, 'since-mismatch', `byte ${start} is not the start of a line`);
     return { lines: 0, foundSince: true };
   }
+  // The trusted record itself, when it is a seal, says which segment must follow.
+  if (start !== undefined && start > 0) verifier.startAfter({ ...since!, offset: start }, await recordEndingAt(target.bytes, start));
   const scan = nativeScanner();
   const skip =
     scan === undefined
@@ -111,7 +127,7 @@ async function verifyFile(
     if (skipping) {
       if (parsed !== null && parsed.seq === since!.seq) {
         skipping = false;
-        verifier.startAfter({ seq: parsed.seq, hash: parsed.hash, offset: line.offset + line.length + 1 });
+        verifier.startAfter({ seq: parsed.seq, hash: parsed.hash, offset: line.offset + line.length + 1 }, parsed);
         if (parsed.hash !== since!.hash) verifier.find(lineNumber, line.offset, 'since-mismatch', `the record at seq ${since!.seq} does not have the trusted hash`, parsed.seq);
       }
       continue;
@@ -141,7 +157,8 @@ export async function verifyLog(path: PathLike, options: VerifyOptions = {}): Pr
   if (segments === null || segments.length === 0) {
     // A segment file read on its own may begin mid-chain; a log file that does is reported.
     const name = target.text.slice(target.text.lastIndexOf('/') + 1);
-    const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: segmentFirstSeq(name) !== null, checkpointKeys });
+    const namedFirstSeq = segmentFirstSeq(name);
+    const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: namedFirstSeq !== null, namedFirstSeq, checkpointKeys });
     const { lines, foundSince } = await verifyFile(verifier, target, since, onProgress);
     if (!foundSince) verifier.find(lines + 1, 0, 'since-mismatch', `the log holds no record with seq ${since!.seq}`);
     return verifier.finish(lines, false);
@@ -172,7 +189,7 @@ async function verifyDirectory(
       return verifier.finish(0, true);
     }
   }
-  const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: since === undefined, checkpointKeys });
+  const verifier = new Verifier({ keys, anchor, start: since ?? null, midChainStart: since === undefined, namedFirstSeq: segmentFirstSeq(segments[first]!), checkpointKeys });
   const present = new Set(segments);
   let lines = 0;
   let foundSince = true;

@@ -1,18 +1,19 @@
 // AppendOnlyLog: the public writer of a hash-chained JSON Lines log, a thin handle on the shared writer.
-import { fstatSync, lstatSync, rmdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, rmdirSync } from 'node:fs';
 
 import { protectFileDescriptorSync } from '../attributes';
 import { type PathLike, type Target, toTarget } from '../paths';
 import type { Owner } from './batch';
 import type { Checkpoint } from './checkpoints';
 import { explainLogFailure, keyMismatchError, logClosedError, lostRecordsError, noCheckpointsError, notADirectoryLogError } from './errors';
-import { type Head, type SigningKey, signatureMatches } from './format';
+import { type Head, type ParsedLine, type SigningKey, signatureMatches } from './format';
 import { resolveTarget } from './log-file';
 import { type LogKey, type OpenOptions, type ParsedOptions, parseOpenOptions, toSigningKey } from './options';
 import { serializeData } from './serialize';
 import { listSegments } from './segments';
 import { SharedLog } from './shared';
-import { NotALogError, readTail } from './tail';
+import { findLastSigned } from './tail';
+import { segmentTarget } from './directory';
 
 export type { CheckpointOptions, LogKey, OpenOptions, RotateOptions } from './options';
 export type { Checkpoint } from './checkpoints';
@@ -205,28 +206,42 @@ export class AppendOnlyLog {
   }
 
   // A secret that does not verify the last record its key id signed would sign every later record
-  // with a key no verifier holds: refuse it. A signed log reopened without a key: say so once.
+  // with a key no verifier holds: refuse it, before anything is written. The last signed record is
+  // looked for in the last few MiB of the file (or, for a directory log, of its last two segments); one
+  // signed by another id is a rotation, and fine. A signed log reopened without a key: say so once.
   #checkKey(): void {
-    // A directory log's head is checked once its active segment is caught up (its tail may be a seal).
-    const { fd } = this.#shared.core.file;
-    let line;
-    try {
-      line = readTail(fd, fstatSync(fd).size).headLine;
-    } catch (error) {
-      if (error instanceof NotALogError) return; // catching up refuses the file, with the reason
-      throw error;
-    }
+    const line = this.#lastSigned();
     if (line === null || line.keyId === null) return;
     const key = this.#key;
     if (key === null) {
       process.emitWarning(
-        `fs-append-only: ${this.path} is signed (its last record by key "${line.keyId}"), and it was opened without a key: ` +
+        `fs-append-only: ${this.path} is signed (its last signed record by key "${line.keyId}"), and it was opened without a key: ` +
           'the records appended now are unsigned, and verifyLog with keys will report them. Pass the key to AppendOnlyLog.open().',
         { code: 'FS_APPEND_ONLY_UNSIGNED' },
       );
       return;
     }
     if (line.keyId === key.id && !signatureMatches(line, key.secret)) throw keyMismatchError(this.path, key.id, line.seq);
+  }
+
+  #lastSigned(): ParsedLine | null {
+    const directory = this.#shared.core.directory;
+    const files = directory === null ? [this.#shared.core.file.target] : listSegments(directory.target.bytes).slice(-2).reverse().map((name) => segmentTarget(directory.target, name));
+    for (const file of files) {
+      let fd: number;
+      try {
+        fd = openSync(file.bytes, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch {
+        continue; // catching up names what is wrong with it
+      }
+      try {
+        const line = findLastSigned(fd, fstatSync(fd).size);
+        if (line !== null) return line;
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return null;
   }
 
   #protect(required: boolean): void {

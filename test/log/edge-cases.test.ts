@@ -1,4 +1,4 @@
-// Review findings: each failing test names the defect it demonstrates.
+// Edge cases of the log's promises: since and anchors, keys on reopen, NUL debris, call order, segment names.
 import { appendFileSync, closeSync, constants, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,7 +19,7 @@ async function seqsOf(path: string): Promise<{ seq: number; data: unknown }[]> {
 }
 
 describe('verifyLog since a head that is a seal record', () => {
-  // BUG (verify.ts:469 / verifier.ts:104): when the head of a directory log is the seal of a segment
+  // Guards against this: when the head of a directory log is the seal of a segment
   // whose successor holds no record yet (right after a rotation), report.head names that seal. Passing
   // it back as `since` skips the seal record, so the verifier never learns that the segment is sealed
   // and reports the untouched log as tampered ('unsealed-segment').
@@ -44,7 +44,7 @@ describe('verifyLog since a head that is a seal record', () => {
 });
 
 describe('verifyLog with both an anchor and since', () => {
-  // BUG (verifier.ts:139 and 178-185): records up to `since` are skipped (or not read at all with its
+  // Guards against this: records up to `since` are skipped (or not read at all with its
   // offset), so an anchor at or before since.seq is never seen, and finish() reports
   // 'anchor-mismatch' ("no record has the anchor's seq") for a log that holds it unchanged: an intact
   // log reported as tampered when a daily check keeps the last head both as anchor and as since.
@@ -63,7 +63,7 @@ describe('verifyLog with both an anchor and since', () => {
 });
 
 describe('the key check on reopening', () => {
-  // BUG (writer.ts:219): README says reopening "checks the key against the last record its id signed";
+  // Guards against this: README says reopening "checks the key against the last record its id signed";
   // the check only looks at the very last record. If that one is unsigned (appended by a handle opened
   // without a key) or by another id, a wrong secret for an earlier id is accepted, and every later
   // record is signed with a key no verifier holds.
@@ -79,7 +79,7 @@ describe('the key check on reopening', () => {
     expect(readFileSync(path).equals(before)).toBe(true);
   });
 
-  // BUG (writer.ts:211-219): for a directory log the check reads the tail of the active segment only;
+  // Guards against this: for a directory log the check reads the tail of the active segment only;
   // right after a rotation that segment is empty, so no record is checked at all (the comment says
   // it is checked "once its active segment is caught up", which never happens).
   it('a directory log whose active segment is empty refuses a wrong secret for its key id', async () => {
@@ -103,7 +103,7 @@ describe('the key check on reopening', () => {
 });
 
 describe('what counts as a crash after the last record', () => {
-  // BUG (junk.ts:490): a piece whose first byte is NUL is accepted as crash debris whatever follows
+  // Guards against this: a piece whose first byte is NUL is accepted as crash debris whatever follows
   // the NUL. README: a torn tail is "bytes ... that begin like the record the writer was writing, or
   // NUL bytes (a power cut)". Appending "\0" + any text is reported as a torn tail (intact), and the
   // writer then closes it as 'torn-tail' and verifyLog lists it under `recovered`: tampering called a crash.
@@ -144,7 +144,7 @@ describe('call order while another holder has the lock', () => {
     };
   }
 
-  // BUG (shared.ts:348 with queue.ts:237): the queue's flush loop takes its batch out of #pending
+  // Guards against this: the queue's flush loop takes its batch out of #pending
   // before it waits for the lock, so `queue.isEmpty` is true while that batch still waits. An append
   // made once the lock is free, before the loop's next retry, starts a session and is chained ahead
   // of the appends called before it. README: "Appends are chained in call order".
@@ -163,7 +163,7 @@ describe('call order while another holder has the lock', () => {
     expect((await seqsOf(path)).map((record) => record.data)).toEqual(['first', 'A (called first)', 'B (called second)']);
   });
 
-  // BUG (shared.ts:436 / queue.ts:218): flushSync() writes only what is still in #pending, not the
+  // Guards against this: flushSync() writes only what is still in #pending, not the
   // batch the flush loop has taken and is waiting to write; so it returns with appends made before it
   // unwritten (a signal handler's process.exit() then drops them), and writes later appends before them.
   it('flushSync() writes every append queued before it, in call order', async () => {
@@ -185,7 +185,7 @@ describe('call order while another holder has the lock', () => {
 });
 
 describe('a segment file verified on its own', () => {
-  // BUG, lower severity (verifier.ts:215-223): a segment's name promises the seq of its first record, but a segment
+  // Guards against this: a segment's name promises the seq of its first record, but a segment
   // read on its own accepts any first record as a mid-chain start. Cutting the first records of
   // 0000000000000001.jsonl (whose name says it starts the chain) verifies intact.
   it('the first segment with its first records cut is reported', async () => {

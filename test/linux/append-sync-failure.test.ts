@@ -1,4 +1,4 @@
-// Review findings that need root and the file flags: each failing test names the defect it demonstrates.
+// An appendSync whose record a failed write lost must throw, never return a head (needs root and the file flags).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -14,7 +14,7 @@ beforeEach(() => {
 afterEach(() => removeTree(dir));
 
 describe('appendSync() when the buffer it joins cannot be written', () => {
-  // BUG (shared.ts:380-382): in a session, appendSync() adds its record and the add itself writes the
+  // Guards against this: in a session, appendSync() adds its record and the add itself writes the
   // buffer once it reaches 64 KiB. When that write fails, the record's waiter is rejected, but the
   // following session.write() has nothing left to write and returns null, so `failure !== null` is
   // false and appendSync() returns { seq, hash } for a record that never reached the file: an
