@@ -45,6 +45,22 @@ export type NativePath = string | Buffer;
 /** The verifier's fast path (src/scan.h): returns [consumedBytes, lines, nextSeq, prevHex]. */
 export type ScanRecords = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
 
+/** A signing key's inner and outer SHA-256 states, held by the addon (hmacKey). Opaque. */
+export type NativeHmacKey = { readonly __nativeHmacKey: unique symbol };
+
+/**
+ * The log's record encoder (src/engine.cc): the line, newline included, byte for byte as encodeRecord in
+ * lib/log/format.ts writes it; `type` null for data, `keyId` and `key` null for an unsigned record.
+ * The record's hash is the 64 characters before the closing '"}\n'.
+ */
+export type EncodeRecord = (seq: number, ts: string, prev: string, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null) => string;
+
+/**
+ * Folds one leaf into a compact range's stack (lib/checkpoint/merkle.ts): 8 words at words[at], hashed
+ * as a leaf first unless isLeafHash, pushed on `count` roots of a tree of `size` leaves. Returns the new count.
+ */
+export type FoldLeaf = (stack: Int32Array, count: number, size: number, words: Int32Array, at: number, isLeafHash: boolean) => number;
+
 export interface NativeBinding {
   readAttributes(path: NativePath): Promise<FileState>;
   readAttributesSync(path: NativePath): FileState;
@@ -70,6 +86,11 @@ export interface NativeBinding {
   lockSync(fd: number, mode: 0 | 1 | 2): boolean;
   /** Absent when the policy turns the native scan off (FS_APPEND_ONLY_NATIVE_SCAN=0). */
   scanRecords?: ScanRecords;
+  /** Absent when the policy turns native record encoding off (FS_APPEND_ONLY_NATIVE_ENCODE=0). */
+  encodeRecord?: EncodeRecord;
+  hmacKey?: (secret: Buffer) => NativeHmacKey;
+  /** Absent when the policy turns the native Merkle hashing off (FS_APPEND_ONLY_NATIVE_MERKLE=0). */
+  foldLeaf?: FoldLeaf;
   /** How lockSync locks; 'none' where it throws ENOTSUP. */
   readonly lockMethod: 'flock' | 'LockFileEx' | 'none';
   readonly APPEND_ONLY: number;
@@ -81,11 +102,17 @@ export type LoadResult = { binding: NativeBinding; error: null } | { binding: nu
 let loaded: LoadResult | undefined;
 
 /**
- * FS_APPEND_ONLY_NATIVE_SCAN=0 keeps the verifier on its JavaScript path, so the two paths can be run
- * on the same logs and compared. Read once, when the addon loads.
+ * FS_APPEND_ONLY_NATIVE_SCAN=0 keeps the verifier on its JavaScript path, FS_APPEND_ONLY_NATIVE_ENCODE=0
+ * the record encoder and FS_APPEND_ONLY_NATIVE_MERKLE=0 the Merkle tree, so that each pair of paths can
+ * be run on the same input and compared. Read once, when the addon loads: the calls a switch turns off
+ * are withheld from the binding.
  */
-function nativeScanAllowed(): boolean {
-  return process.env.FS_APPEND_ONLY_NATIVE_SCAN !== '0';
+function withheldCalls(): (keyof NativeBinding)[] {
+  const withheld: (keyof NativeBinding)[] = [];
+  if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords');
+  if (process.env.FS_APPEND_ONLY_NATIVE_ENCODE === '0') withheld.push('encodeRecord', 'hmacKey');
+  if (process.env.FS_APPEND_ONLY_NATIVE_MERKLE === '0') withheld.push('foldLeaf');
+  return withheld;
 }
 
 /** Never throws: importing the package must work where the addon cannot load (the log does). */
@@ -93,11 +120,13 @@ export function loadBinding(): LoadResult {
   if (loaded === undefined) {
     try {
       const addon = nodeGypBuild(path.join(__dirname, '..')) as NativeBinding;
-      if (nativeScanAllowed()) {
+      const withheld = withheldCalls();
+      if (withheld.length === 0) {
         loaded = { binding: addon, error: null };
       } else {
-        const { scanRecords: _withheld, ...rest } = addon;
-        loaded = { binding: rest, error: null };
+        const binding: Partial<NativeBinding> = { ...addon };
+        for (const name of withheld) delete binding[name];
+        loaded = { binding: binding as NativeBinding, error: null };
       }
     } catch (error) {
       loaded = { binding: null, error: error instanceof Error ? error : new Error(String(error)) };
@@ -143,6 +172,10 @@ export interface PlatformCapabilities {
   lock: boolean;
   /** The verifier can use the addon's scanner (false too under FS_APPEND_ONLY_NATIVE_SCAN=0). */
   nativeScan: boolean;
+  /** Records are encoded, hashed and signed by the addon (false too under FS_APPEND_ONLY_NATIVE_ENCODE=0). */
+  nativeEncode: boolean;
+  /** The Merkle tree's leaves and nodes are hashed by the addon (false too under FS_APPEND_ONLY_NATIVE_MERKLE=0). */
+  nativeMerkle: boolean;
   /** Why the addon could not be loaded; null when it was. */
   addonError: Error | null;
 }
@@ -158,12 +191,15 @@ function flagMethodOf(platform: NodeJS.Platform): FlagMethod {
 export function platformCapabilities(): PlatformCapabilities {
   const flagMethod = flagMethodOf(process.platform);
   const { binding, error } = loadBinding();
-  if (binding === null) return { flagMethod, flags: false, lock: false, nativeScan: false, addonError: error };
+  if (binding === null) return { flagMethod, flags: false, lock: false, nativeScan: false, nativeEncode: false, nativeMerkle: false, addonError: error };
   return {
     flagMethod,
     flags: flagMethod !== 'none',
     lock: binding.lockMethod !== 'none',
     nativeScan: binding.scanRecords !== undefined,
+    // An older addon build (a stale prebuild) lacks the calls: the JavaScript paths then serve.
+    nativeEncode: typeof binding.encodeRecord === 'function' && typeof binding.hmacKey === 'function',
+    nativeMerkle: typeof binding.foldLeaf === 'function',
     addonError: null,
   };
 }
@@ -171,4 +207,16 @@ export function platformCapabilities(): PlatformCapabilities {
 /** The addon's scanner where the policy allows it, for the verifier; undefined means the JavaScript path. */
 export function nativeScanner(): ScanRecords | undefined {
   return platformCapabilities().nativeScan ? loadBinding().binding?.scanRecords : undefined;
+}
+
+/** The addon's record encoder and key maker where the policy allows them; undefined means the JavaScript path. */
+export function nativeEncoder(): { encodeRecord: EncodeRecord; hmacKey: (secret: Buffer) => NativeHmacKey } | undefined {
+  if (!platformCapabilities().nativeEncode) return undefined;
+  const binding = loadBinding().binding!;
+  return { encodeRecord: binding.encodeRecord!, hmacKey: binding.hmacKey! };
+}
+
+/** The addon's Merkle fold where the policy allows it; undefined means the JavaScript path. */
+export function nativeMerkleFold(): FoldLeaf | undefined {
+  return platformCapabilities().nativeMerkle ? loadBinding().binding?.foldLeaf : undefined;
 }

@@ -1,11 +1,14 @@
 // N-API glue: argument checks, a promise form (AsyncWorker) and a sync form of the platform calls.
 #include <napi.h>
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "engine.h"
 #include "errors.h"
 #include "flags.h"
 #include "proc_parse.h"
@@ -293,6 +296,143 @@ Napi::Value ScanRecordsSync(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// What hmacKey() returns is tagged, so encodeRecord() takes no other External for one.
+constexpr napi_type_tag kHmacKeyTag = {0x8f3c2a61d04b4e7eULL, 0xa5b1c9e27d3f6012ULL};
+
+// hmacKey(secret: Buffer) -> External: the key's inner and outer SHA-256 states, computed once per key.
+Napi::Value HmacKeyCall(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "hmacKey(secret: Buffer)");
+  Napi::Buffer<unsigned char> secret = info[0].As<Napi::Buffer<unsigned char>>();
+  HmacKey* key = NewHmacKey(secret.Data(), secret.Length());
+  Napi::External<HmacKey> external = Napi::External<HmacKey>::New(env, key, [](Napi::Env, HmacKey* data) { DeleteHmacKey(data); });
+  external.TypeTag(&kHmacKeyTag);
+  return external;
+}
+
+// Reused between calls on one thread: the text of a record's fields, and its line.
+struct EncodeScratch {
+  std::vector<char> text;
+  std::string line;
+};
+thread_local EncodeScratch encode_scratch;
+
+// A string's UTF-8 bytes as Node writes them (a lone surrogate becomes U+FFFD, as in Buffer.from), in
+// one pass: the UTF-16 length costs nothing and bounds the UTF-8 length at three bytes a unit.
+size_t Utf8Bound(napi_env env, napi_value value) {
+  size_t units = 0;
+  if (napi_get_value_string_utf16(env, value, nullptr, 0, &units) != napi_ok) return SIZE_MAX;
+  return 3 * units + 1;
+}
+
+// encodeRecord(seq, ts, prev, type | null, keyId | null, dataJson, key | null) -> the line, newline
+// included, exactly as lib/log/format.ts writes it; its hash is the 64 characters before '"}\n'.
+Napi::Value EncodeRecordCall(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "encodeRecord(seq, ts, prev, type, keyId, dataJson, key)";
+  Napi::Env env = info.Env();
+  if (info.Length() < 7 || !info[0].IsNumber()) throw Napi::TypeError::New(env, kUsage);
+  const double seq = info[0].As<Napi::Number>().DoubleValue();
+  if (!(seq >= 0 && seq <= 9007199254740991.0) || std::floor(seq) != seq) {
+    throw Napi::RangeError::New(env, "encodeRecord: seq must be a safe integer >= 0");
+  }
+  const bool signed_record = !info[6].IsNull();
+  HmacKey* key = nullptr;
+  if (signed_record) {
+    if (!info[6].IsExternal() || !info[6].As<Napi::External<HmacKey>>().CheckTypeTag(&kHmacKeyTag)) {
+      throw Napi::TypeError::New(env, "encodeRecord: key must come from hmacKey() or be null");
+    }
+    key = info[6].As<Napi::External<HmacKey>>().Data();
+  }
+
+  // ts, prev, type, keyId, dataJson: strings, type and keyId may be null (keyId only when unsigned).
+  constexpr size_t kFields = 5;
+  napi_value values[kFields] = {info[1], info[2], info[3], info[4], info[5]};
+  const bool present[kFields] = {true, true, !info[3].IsNull(), signed_record, true};
+  size_t bounds[kFields] = {0, 0, 0, 0, 0};
+  size_t total = 0;
+  for (size_t i = 0; i < kFields; ++i) {
+    if (!present[i]) continue;
+    if (!Napi::Value(env, values[i]).IsString()) throw Napi::TypeError::New(env, kUsage);
+    bounds[i] = Utf8Bound(env, values[i]);
+    if (bounds[i] == SIZE_MAX) throw Napi::TypeError::New(env, kUsage);
+    total += bounds[i];
+  }
+  EncodeScratch& scratch = encode_scratch;
+  if (scratch.text.size() < total) scratch.text.resize(total);
+  Text texts[kFields] = {};
+  size_t at = 0;
+  for (size_t i = 0; i < kFields; ++i) {
+    if (!present[i]) continue;
+    char* buffer = scratch.text.data() + at;
+    size_t written = 0;
+    if (napi_get_value_string_utf8(env, values[i], buffer, bounds[i], &written) != napi_ok) {
+      throw Napi::TypeError::New(env, kUsage);
+    }
+    texts[i] = {buffer, written};
+    at += bounds[i];
+  }
+
+  RecordInput record;
+  record.seq = static_cast<uint64_t>(seq);
+  record.ts = texts[0];
+  record.prev = texts[1];
+  record.type = texts[2];
+  record.key_id = texts[3];
+  record.data_json = texts[4];
+  record.key = key;
+  scratch.line.clear();
+  EncodeRecord(record, &scratch.line);
+  napi_value line;
+  if (napi_create_string_utf8(env, scratch.line.data(), scratch.line.size(), &line) != napi_ok) {
+    throw Napi::Error::New(env, "encodeRecord: the line could not be made a string");
+  }
+  // Shrink a buffer that a huge record grew, so one record does not pin its size for the thread's life.
+  if (scratch.text.size() > (1u << 22)) std::vector<char>().swap(scratch.text);
+  if (scratch.line.capacity() > (1u << 22)) std::string().swap(scratch.line);
+  return Napi::Value(env, line);
+}
+
+// foldLeaf(stack: Int32Array, count, size, words: Int32Array, at, isLeafHash) -> the new count: appends
+// the leaf at words[at..at+8) to a compact range's stack of `count` subtree roots (size leaves), hashing
+// it as a leaf first unless it is one already (lib/checkpoint/merkle.ts keeps the stack).
+Napi::Value FoldLeafCall(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "foldLeaf(stack, count, size, words, at, isLeafHash)";
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() ||
+      !info[3].IsTypedArray() || !info[4].IsNumber() || !info[5].IsBoolean()) {
+    throw Napi::TypeError::New(env, kUsage);
+  }
+  Napi::TypedArray stack_array = info[0].As<Napi::TypedArray>();
+  Napi::TypedArray words_array = info[3].As<Napi::TypedArray>();
+  if (stack_array.TypedArrayType() != napi_int32_array || words_array.TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env, kUsage);
+  }
+  int32_t* stack = stack_array.As<Napi::Int32Array>().Data();
+  const int32_t* words = words_array.As<Napi::Int32Array>().Data();
+  const double count = info[1].As<Napi::Number>().DoubleValue();
+  const double size = info[2].As<Napi::Number>().DoubleValue();
+  const double at = info[4].As<Napi::Number>().DoubleValue();
+  // The stack must hold the new leaf, and every merge needs two roots: popcount(size) == count.
+  if (!(count >= 0 && 8 * (count + 1) <= static_cast<double>(stack_array.ElementLength())) ||
+      !(size >= 0 && size <= 9007199254740991.0) || std::floor(size) != size || std::floor(count) != count ||
+      !(at >= 0 && at + 8 <= static_cast<double>(words_array.ElementLength())) || std::floor(at) != at) {
+    throw Napi::RangeError::New(env, "foldLeaf: bad stack, count, size or offset");
+  }
+  const uint64_t whole_size = static_cast<uint64_t>(size);
+  size_t ones = 0;
+  for (uint64_t rest = whole_size; (rest & 1) == 1; rest >>= 1) ones += 1;
+  if (ones > static_cast<size_t>(count)) throw Napi::RangeError::New(env, "foldLeaf: count does not match size");
+  int32_t leaf[8];
+  std::memcpy(leaf, words + static_cast<size_t>(at), sizeof(leaf));
+  size_t next;
+  if (info[5].As<Napi::Boolean>().Value()) {
+    next = FoldLeafHash(stack, static_cast<size_t>(count), whole_size, leaf);
+  } else {
+    next = FoldRecordHash(stack, static_cast<size_t>(count), whole_size, leaf);
+  }
+  return Napi::Number::New(env, static_cast<double>(next));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readAttributes", Napi::Function::New<ReadAttributesCall>(env, "readAttributes"));
   exports.Set("readAttributesSync", Napi::Function::New<ReadAttributesSync>(env, "readAttributesSync"));
@@ -305,6 +445,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseProcText", Napi::Function::New<ParseProcText>(env, "parseProcText"));
   exports.Set("lockSync", Napi::Function::New<LockSync>(env, "lockSync"));
   exports.Set("scanRecords", Napi::Function::New<ScanRecordsSync>(env, "scanRecords"));
+  exports.Set("hmacKey", Napi::Function::New<HmacKeyCall>(env, "hmacKey"));
+  exports.Set("encodeRecord", Napi::Function::New<EncodeRecordCall>(env, "encodeRecord"));
+  exports.Set("foldLeaf", Napi::Function::New<FoldLeafCall>(env, "foldLeaf"));
   exports.Set("lockMethod", Napi::String::New(env, LockMethod()));
   exports.Set("APPEND_ONLY", Napi::Number::New(env, kAppendOnly));
   exports.Set("IMMUTABLE", Napi::Number::New(env, kImmutable));

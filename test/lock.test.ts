@@ -35,10 +35,10 @@ function otherProcess(file: string): { acquired: boolean; before: string } {
 describe('platformCapabilities', () => {
   it('says what this platform can do, in one place', () => {
     const expected = {
-      linux: { flagMethod: 'ioctl', flags: true, lock: true, nativeScan: true },
-      darwin: { flagMethod: 'chflags', flags: true, lock: true, nativeScan: true },
-      freebsd: { flagMethod: 'chflags', flags: true, lock: true, nativeScan: true },
-      win32: { flagMethod: 'none', flags: false, lock: true, nativeScan: true },
+      linux: { flagMethod: 'ioctl', flags: true, lock: true, nativeScan: true, nativeEncode: true, nativeMerkle: true },
+      darwin: { flagMethod: 'chflags', flags: true, lock: true, nativeScan: true, nativeEncode: true, nativeMerkle: true },
+      freebsd: { flagMethod: 'chflags', flags: true, lock: true, nativeScan: true, nativeEncode: true, nativeMerkle: true },
+      win32: { flagMethod: 'none', flags: false, lock: true, nativeScan: true, nativeEncode: true, nativeMerkle: true },
     }[process.platform as string];
     expect(platformCapabilities()).toEqual({ ...expected, addonError: null });
   });

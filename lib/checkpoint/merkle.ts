@@ -5,6 +5,7 @@
 // bit operation on a size is done with arithmetic: `&` and `>>` would cut them to 32 bits.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
+import { type FoldLeaf, nativeMerkleFold } from '../binding';
 import { bytesToWords, hexToWords, leafWords, nodeWords, wordsToBytes } from './sha256';
 
 export const HASH_BYTES = 32;
@@ -66,6 +67,14 @@ export function splitPoint(n: number): number {
 // The most subtree roots a range can hold: one per bit of a size below 2^53.
 const MAX_LEVELS = 53;
 
+// The addon's fold (src/engine.cc: a leaf hashed and merged in one call, on OpenSSL's SHA-256), looked up
+// on the first leaf; null means the JavaScript words below. Both keep the same stack.
+let nativeLookup: FoldLeaf | null | undefined;
+function nativeFold(): FoldLeaf | null {
+  if (nativeLookup === undefined) nativeLookup = nativeMerkleFold() ?? null;
+  return nativeLookup;
+}
+
 /**
  * The roots of the perfect subtrees that make up a tree of `size` leaves, largest (leftmost) first: all a
  * writer needs to keep to produce the tree's root at any time, whatever the size of the log (RFC 9162,
@@ -86,8 +95,11 @@ export class CompactRange {
   /** Appends a leaf given by its leaf hash (32 bytes, SHA-256(0x00 || data)). */
   append(leafHashBytes: Uint8Array): void {
     checkHash(leafHashBytes, 'leafHash');
-    bytesToWords(leafHashBytes, 0, this.#stack, 8 * this.#count);
-    this.#push();
+    const at = 8 * this.#count;
+    bytesToWords(leafHashBytes, 0, this.#stack, at);
+    const fold = nativeFold();
+    if (fold !== null) this.#folded(fold(this.#stack, this.#count, this.#size, this.#stack, at, true));
+    else this.#push();
   }
 
   /**
@@ -102,14 +114,30 @@ export class CompactRange {
       checkHash(recordHash, 'recordHash');
       bytesToWords(recordHash, 0, this.#stack, at);
     }
+    const fold = nativeFold();
+    if (fold !== null) {
+      this.#folded(fold(this.#stack, this.#count, this.#size, this.#stack, at, false));
+      return;
+    }
     leafWords(this.#stack, at, this.#stack, at);
     this.#push();
   }
 
   /** Appends a record hash already in words (8 at `words[at]`): the file readers' path. */
   appendRecordWords(words: Int32Array, at: number): void {
+    const fold = nativeFold();
+    if (fold !== null) {
+      this.#folded(fold(this.#stack, this.#count, this.#size, words, at, false));
+      return;
+    }
     leafWords(words, at, this.#stack, 8 * this.#count);
     this.#push();
+  }
+
+  // The addon pushed the leaf and merged: it returns the new number of subtree roots.
+  #folded(count: number): void {
+    this.#count = count;
+    this.#size += 1;
   }
 
   // The new leaf is on top of the stack: merge equal-sized neighbours, one per trailing 1 bit of the old size.

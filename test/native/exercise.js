@@ -41,6 +41,58 @@ const chain = (() => {
   return Buffer.from(text);
 })();
 
+// The record encoder and the Merkle fold, checked against node:crypto from the format's rules.
+const { createHash, createHmac } = require('node:crypto');
+const SECRETS = [0, 1, 32, 63, 64, 65, 200].map((length) => Buffer.alloc(length, length + 1));
+const KEYS = SECRETS.map((secret) => addon.hmacKey(secret));
+const DATA = [
+  '{"n":1}',
+  JSON.stringify({ text: 'é 😀 \u0000 \ud800 "quoted" \\', list: [1, 2, 3] }),
+  JSON.stringify({ big: 'x'.repeat(100_000) }),
+  '"\ud83d"', // a lone surrogate: U+FFFD in the line's bytes
+];
+function encodeChecked(seq, type, keyIndex, data) {
+  const key = keyIndex === null ? null : KEYS[keyIndex];
+  const line = addon.encodeRecord(seq, '2026-11-22T10:00:00.000Z', 'a'.repeat(64), type, key === null ? null : 'k1', data, key);
+  const bytes = Buffer.from(line);
+  const hashAt = bytes.length - 76; // ,"hash":"<64>"}\n
+  assert.strictEqual(bytes.toString('latin1', hashAt, hashAt + 9), ',"hash":"');
+  assert.strictEqual(bytes.toString('latin1', hashAt + 9, hashAt + 73), createHash('sha256').update(bytes.subarray(0, hashAt)).digest('hex'));
+  if (key !== null) {
+    const sigAt = hashAt - 73;
+    const sig = createHmac('sha256', SECRETS[keyIndex]).update(bytes.subarray(0, sigAt)).digest('hex');
+    assert.strictEqual(bytes.toString('latin1', sigAt, hashAt), `,"sig":"${sig}"`);
+  }
+}
+const sha256 = (...parts) => parts.reduce((hash, part) => hash.update(part), createHash('sha256')).digest();
+function mth(leaves) {
+  if (leaves.length === 1) return sha256(Buffer.of(0), leaves[0]);
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return sha256(Buffer.of(1), mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+function foldChecked(leafCount) {
+  const stack = new Int32Array(8 * 54);
+  const words = new Int32Array(8);
+  const leaves = [];
+  let count = 0;
+  for (let size = 0; size < leafCount; size += 1) {
+    const leaf = sha256(Buffer.from(String(size)));
+    leaves.push(leaf);
+    for (let i = 0; i < 8; i += 1) words[i] = leaf.readInt32BE(4 * i);
+    count = addon.foldLeaf(stack, count, size, words, 0, false);
+  }
+  // The root: the subtree roots folded right to left.
+  const roots = [];
+  for (let i = 0; i < count; i += 1) {
+    const root = Buffer.alloc(32);
+    for (let j = 0; j < 8; j += 1) root.writeInt32BE(stack[8 * i + j], 4 * j);
+    roots.push(root);
+  }
+  const root = roots.reduceRight((right, left) => sha256(Buffer.of(1), left, right));
+  assert.deepStrictEqual(root, mth(leaves));
+}
+
 async function main() {
   const server = net.createServer().listen(path.join(dir, 'sock'));
   await new Promise((resolve) => server.once('listening', resolve));
@@ -129,6 +181,32 @@ async function main() {
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, chain.length + 1, 1, '0'.repeat(64), 0)), 'RangeError');
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, 'short', 0)), 'RangeError');
 
+    // The record encoder: every record type, signed with every key length and unsigned, Unicode data.
+    for (const [i, type] of [null, 'recovery', 'seal', 'prune', 'checkpoint'].entries()) {
+      const data = DATA[(round + i) % DATA.length];
+      encodeChecked(round * 5 + i, type, null, data);
+      encodeChecked(Number.MAX_SAFE_INTEGER - i, type, (round + i) % KEYS.length, data);
+    }
+    if (round % 500 === 0) encodeChecked(round, null, 0, JSON.stringify('y'.repeat(3 << 20))); // grows, then frees, the scratch
+    if (round % 50 === 0) KEYS.push(addon.hmacKey(SECRETS[round % SECRETS.length])) && KEYS.pop(); // keys made and collected
+    assert.strictEqual(code(() => addon.encodeRecord(-1, 't', 'p', null, null, '1', null)), 'RangeError');
+    assert.strictEqual(code(() => addon.encodeRecord(1.5, 't', 'p', null, null, '1', null)), 'RangeError');
+    assert.strictEqual(code(() => addon.encodeRecord(1, 't', 'p', null, 'k', '1', {})), 'TypeError');
+    assert.strictEqual(code(() => addon.encodeRecord(1, 't', 'p', 7, null, '1', null)), 'TypeError');
+    assert.strictEqual(code(() => addon.encodeRecord(1, 't', 'p', null, null)), 'TypeError');
+    assert.strictEqual(code(() => addon.hmacKey('secret')), 'TypeError');
+
+    // The Merkle fold: trees of up to 70 leaves against RFC 9162's recursive definition, then bad arguments.
+    foldChecked(1 + (round % 70));
+    const stack = new Int32Array(8 * 54);
+    const words = new Int32Array(8);
+    assert.strictEqual(code(() => addon.foldLeaf(stack, 0, 1, words, 0, false)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldLeaf(stack, 54, 0, words, 0, true)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldLeaf(stack, 0, 0, words, 1, false)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldLeaf(stack, 0, 2 ** 53, words, 0, false)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldLeaf(new Float64Array(8), 0, 0, words, 0, false)), 'TypeError');
+    assert.strictEqual(code(() => addon.foldLeaf(stack, 0, 0, new Uint8Array(32), 0, false)), 'TypeError');
+
     if (round % 100 === 0) {
       const results = await Promise.allSettled([
         addon.changeFlags(bytes(file), addon.APPEND_ONLY, true, false),
@@ -147,12 +225,15 @@ async function main() {
 }
 
 main().catch((error) => {
-  spawnCleanup();
   console.error(error);
+  spawnCleanup();
   process.exit(1);
 });
 
+// chattr -R exits 1 on the fifo and the socket, which take no flags: the regular file is cleared anyway.
 function spawnCleanup() {
-  execFileSync('chattr', ['-R', '-f', '-a', '-i', dir], { stdio: 'ignore' });
+  try {
+    execFileSync('chattr', ['-R', '-f', '-a', '-i', dir], { stdio: 'ignore' });
+  } catch {}
   fs.rmSync(dir, { recursive: true, force: true });
 }

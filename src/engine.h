@@ -1,0 +1,52 @@
+// The log's hot hashing, with no N-API in it: a record's line and hash (lib/log/format.ts encodeRecord)
+// and the RFC 6962 leaf and node hashes a compact range folds (lib/checkpoint/merkle.ts).
+#ifndef FSAO_ENGINE_H_
+#define FSAO_ENGINE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace fsao {
+
+// HMAC-SHA256 with the key already absorbed: the SHA-256 states after the inner and outer padded key
+// blocks (RFC 2104), so that signing a record costs no key schedule. Opaque outside engine.cc.
+struct HmacKey;
+
+HmacKey* NewHmacKey(const unsigned char* secret, size_t length);
+void DeleteHmacKey(HmacKey* key);
+
+// A string as UTF-8 bytes, not owned.
+struct Text {
+  const char* data;
+  size_t length;
+};
+
+// The fields of one record, exactly as lib/log/format.ts encodeRecord writes them. `type` is absent
+// (length 0, data null) for appended data; `key_id` and `key` are both set for a signed record.
+struct RecordInput {
+  uint64_t seq;
+  Text ts;
+  Text prev;
+  Text type;
+  Text key_id;
+  Text data_json;
+  const HmacKey* key;
+};
+
+// Appends the record's line, newline included, to `out`; its hash is the 64 hex digits 67 bytes from
+// the end (before '"}\n').
+void EncodeRecord(const RecordInput& record, std::string* out);
+
+// A compact range's subtree roots as JavaScript keeps them: 8 words each, every word holding 4 bytes of
+// the hash big-endian, leftmost (largest) subtree first.
+// Folds in one leaf whose data is a record hash (8 words at `leaf`): SHA-256(0x00 || hash) pushed on the
+// stack of `count` roots of a tree of `size` leaves, then merged with its equal-sized neighbours.
+// Returns the new count. `stack` holds room for count + 1 roots.
+size_t FoldRecordHash(int32_t* stack, size_t count, uint64_t size, const int32_t* leaf);
+// The same for a leaf already hashed (8 words of SHA-256(0x00 || data)).
+size_t FoldLeafHash(int32_t* stack, size_t count, uint64_t size, const int32_t* leaf_hash);
+
+}  // namespace fsao
+
+#endif  // FSAO_ENGINE_H_
