@@ -23,8 +23,12 @@ it(`loses no acknowledged record over ${ROUNDS} kills, and reports torn writes a
     await once(writer.child, 'exit');
     for (const [seq, hash] of writer.acknowledged) acknowledged.set(seq, hash);
     // A kill tears a write only now and then (the kernel checks for it between pages), so every tenth
-    // round also leaves the start of a record behind, as a kill inside write() does.
-    if (round % 10 === 9) appendFileSync(audit.file, `{"seq":${acknowledged.size + 1},"ts":"2026-11-22T`);
+    // round also leaves the start of the next record behind (its seq and prev), as a kill inside write() does.
+    if (round % 10 === 9) {
+      const records = await allRecords(audit.file);
+      const last = Math.max(0, ...records.keys());
+      appendFileSync(audit.file, `{"seq":${last + 1},"ts":"2026-11-22T10:00:00.000Z","prev":"${records.get(last)}","data":{"ro`);
+    }
     const log = await AppendOnlyLog.open(audit.file);
     acknowledged.set(...(Object.values(await log.append({ round })) as [number, string]));
     await log.close();

@@ -126,12 +126,12 @@ describe('the file deleted or replaced', () => {
     ['replaced by another file', (path: string) => {
       writeFileSync(`${path}.new`, '');
       renameSync(`${path}.new`, path);
-    }, 'replaced'],
+    }, 'renamed or replaced'],
     ['replaced by a symlink', (path: string) => {
       writeFileSync(`${path}.elsewhere`, '');
       unlinkSync(path);
       symlinkSync(`${path}.elsewhere`, path);
-    }, 'replaced'],
+    }, 'renamed or replaced'],
   ])('while open (%s): appends fail with ERR_LOG_REPLACED, sync and async', async (_, replace, what) => {
     dir = makeTempDir();
     const path = join(dir, 'audit.log');
