@@ -56,10 +56,11 @@ export type NativeHmacKey = { readonly __nativeHmacKey: unique symbol };
 export type EncodeRecord = (seq: number, ts: string, prev: string, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null) => string;
 
 /**
- * Folds one leaf into a compact range's stack (lib/checkpoint/merkle.ts): 8 words at words[at], hashed
- * as a leaf first unless isLeafHash, pushed on `count` roots of a tree of `size` leaves. Returns the new count.
+ * Folds one leaf into a compact range's stack (lib/checkpoint/merkle.ts): 8 words at leaf[at], or 64
+ * lowercase hex digits, hashed as a leaf first unless isLeafHash, pushed on `count` roots of a tree of
+ * `size` leaves. Returns the new count; -1, the range unchanged, for a text that is not 64 hex digits.
  */
-export type FoldLeaf = (stack: Int32Array, count: number, size: number, words: Int32Array, at: number, isLeafHash: boolean) => number;
+export type FoldLeaf = (stack: Int32Array, count: number, size: number, leaf: Int32Array | string, at: number, isLeafHash: boolean) => number;
 
 export interface NativeBinding {
   readAttributes(path: NativePath): Promise<FileState>;

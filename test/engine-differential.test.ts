@@ -222,6 +222,17 @@ describe('the native Merkle fold', () => {
     });
   });
 
+  it('refuses a record hash that is not 64 lowercase hex digits, and keeps the range as it was', () => {
+    const range = new CompactRange();
+    range.appendRecordHash('ab'.repeat(32));
+    const before = range.toJSON();
+    // U+0130 and U+0161 end in the bytes of '0' and 'a': read by their low byte they would pass.
+    for (const bad of ['\u0130' + '0'.repeat(63), '\u0161'.repeat(64), 'AB'.repeat(32), 'ab'.repeat(31), 'ab'.repeat(33), 'g'.repeat(64), '']) {
+      expect(() => range.appendRecordHash(bad)).toThrow(RangeError);
+    }
+    expect(range.toJSON()).toEqual(before);
+  });
+
   it('refuses a stack, count or size that do not fit when called directly', () => {
     const fold = loadBinding().binding!.foldLeaf!;
     const stack = new Int32Array(8 * 54);

@@ -79,8 +79,12 @@ function foldChecked(leafCount) {
   for (let size = 0; size < leafCount; size += 1) {
     const leaf = sha256(Buffer.from(String(size)));
     leaves.push(leaf);
-    for (let i = 0; i < 8; i += 1) words[i] = leaf.readInt32BE(4 * i);
-    count = addon.foldLeaf(stack, count, size, words, 0, false);
+    if (size % 2 === 0) {
+      count = addon.foldLeaf(stack, count, size, leaf.toString('hex'), 0, false);
+    } else {
+      for (let i = 0; i < 8; i += 1) words[i] = leaf.readInt32BE(4 * i);
+      count = addon.foldLeaf(stack, count, size, words, 0, false);
+    }
   }
   // The root: the subtree roots folded right to left.
   const roots = [];
@@ -206,6 +210,9 @@ async function main() {
     assert.strictEqual(code(() => addon.foldLeaf(stack, 0, 2 ** 53, words, 0, false)), 'RangeError');
     assert.strictEqual(code(() => addon.foldLeaf(new Float64Array(8), 0, 0, words, 0, false)), 'TypeError');
     assert.strictEqual(code(() => addon.foldLeaf(stack, 0, 0, new Uint8Array(32), 0, false)), 'TypeError');
+    for (const bad of ['', 'ab'.repeat(31), 'ab'.repeat(33), 'x'.repeat(5000), '\u0130'.repeat(64), 'AB'.repeat(32)]) {
+      assert.strictEqual(addon.foldLeaf(stack, 0, 0, bad, 0, false), -1);
+    }
 
     if (round % 100 === 0) {
       const results = await Promise.allSettled([
