@@ -317,44 +317,43 @@ struct EncodeScratch {
 };
 thread_local EncodeScratch encode_scratch;
 
-// A string's UTF-8 bytes as Node writes them (a lone surrogate becomes U+FFFD, as in Buffer.from), in
-// one pass: the UTF-16 length costs nothing and bounds the UTF-8 length at three bytes a unit.
-size_t Utf8Bound(napi_env env, napi_value value) {
-  size_t units = 0;
-  if (napi_get_value_string_utf16(env, value, nullptr, 0, &units) != napi_ok) return SIZE_MAX;
-  return 3 * units + 1;
-}
-
 // encodeRecord(seq, ts, prev, type | null, keyId | null, dataJson, key | null) -> the line, newline
 // included, exactly as lib/log/format.ts writes it; its hash is the 64 characters before '"}\n'.
+// Called once a record: the arguments are read with the fewest N-API calls that still check them all.
 Napi::Value EncodeRecordCall(const Napi::CallbackInfo& info) {
   static const char kUsage[] = "encodeRecord(seq, ts, prev, type, keyId, dataJson, key)";
   Napi::Env env = info.Env();
-  if (info.Length() < 7 || !info[0].IsNumber()) throw Napi::TypeError::New(env, kUsage);
-  const double seq = info[0].As<Napi::Number>().DoubleValue();
+  double seq = 0;
+  if (info.Length() < 7 || napi_get_value_double(env, info[0], &seq) != napi_ok) throw Napi::TypeError::New(env, kUsage);
   if (!(seq >= 0 && seq <= 9007199254740991.0) || std::floor(seq) != seq) {
     throw Napi::RangeError::New(env, "encodeRecord: seq must be a safe integer >= 0");
   }
-  const bool signed_record = !info[6].IsNull();
+  napi_valuetype key_type;
+  napi_valuetype type_type;
+  if (napi_typeof(env, info[6], &key_type) != napi_ok || napi_typeof(env, info[3], &type_type) != napi_ok) {
+    throw Napi::TypeError::New(env, kUsage);
+  }
   HmacKey* key = nullptr;
-  if (signed_record) {
-    if (!info[6].IsExternal() || !info[6].As<Napi::External<HmacKey>>().CheckTypeTag(&kHmacKeyTag)) {
+  if (key_type != napi_null) {
+    if (key_type != napi_external || !info[6].As<Napi::External<HmacKey>>().CheckTypeTag(&kHmacKeyTag)) {
       throw Napi::TypeError::New(env, "encodeRecord: key must come from hmacKey() or be null");
     }
     key = info[6].As<Napi::External<HmacKey>>().Data();
   }
 
-  // ts, prev, type, keyId, dataJson: strings, type and keyId may be null (keyId only when unsigned).
+  // ts, prev, type, keyId, dataJson: strings; type may be null, keyId is read only for a signed record.
+  // The UTF-16 length costs nothing and bounds the UTF-8 length at three bytes a unit, so each string
+  // is written once, as Node writes it (a lone surrogate becomes U+FFFD, as in Buffer.from).
   constexpr size_t kFields = 5;
-  napi_value values[kFields] = {info[1], info[2], info[3], info[4], info[5]};
-  const bool present[kFields] = {true, true, !info[3].IsNull(), signed_record, true};
+  const napi_value values[kFields] = {info[1], info[2], info[3], info[4], info[5]};
+  const bool present[kFields] = {true, true, type_type != napi_null, key != nullptr, true};
   size_t bounds[kFields] = {0, 0, 0, 0, 0};
   size_t total = 0;
   for (size_t i = 0; i < kFields; ++i) {
     if (!present[i]) continue;
-    if (!Napi::Value(env, values[i]).IsString()) throw Napi::TypeError::New(env, kUsage);
-    bounds[i] = Utf8Bound(env, values[i]);
-    if (bounds[i] == SIZE_MAX) throw Napi::TypeError::New(env, kUsage);
+    size_t units = 0;
+    if (napi_get_value_string_utf16(env, values[i], nullptr, 0, &units) != napi_ok) throw Napi::TypeError::New(env, kUsage);
+    bounds[i] = 3 * units + 1;
     total += bounds[i];
   }
   EncodeScratch& scratch = encode_scratch;
