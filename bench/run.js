@@ -179,9 +179,9 @@ function memoryScenario() {
 }
 
 function rotationScenario() {
-  const target = path.join(work, 'rotation');
-  const none = compare('rotation.js', ['rotating-none', 'single-none'], (variant) => [variant, SIZES.rotation, target]);
-  const sync = compare('rotation.js', ['rotating-sync', 'single-sync'], (variant) => [variant, SIZES.rotationSync, target]);
+  const logPath = path.join(work, 'rotation');
+  const none = compare('rotation.js', ['rotating-none', 'single-none'], (variant) => [variant, SIZES.rotation, logPath]);
+  const sync = compare('rotation.js', ['rotating-sync', 'single-sync'], (variant) => [variant, SIZES.rotationSync, logPath]);
   const runs = { ...none, ...sync };
   table(`7. Awaited appends across rotations (a segment sealed every 1 MiB) vs one file`, [
     ['writer', 'records/s', 'p50 us', 'p99 us', 'max us', 'segments'],
