@@ -1,4 +1,10 @@
 // The public surface of fs-append-only: re-exports only.
+// The shipped declarations name Node's own types (Buffer and URL in PathLike, NodeJS.Platform), and
+// since TypeScript 6 a project loads no @types package it does not list in "types": this makes every
+// consumer of index.d.ts load @types/node. preserve="true" keeps the directive in the emitted .d.ts,
+// which TypeScript 5.5 and later otherwise drop (TypeScript 5.5 release notes, "Simplified Reference
+// Directive Declaration Emit").
+/// <reference types="node" preserve="true" />
 export {
   protectAppendOnly,
   protectAppendOnlySync,
@@ -18,8 +24,10 @@ export {
   type ProtectFileDescriptorOptions,
   type FileAttributes,
   type ProtectOptions,
+  platformSupportInfo,
+  type PlatformSupportInfo,
+  type PlatformSupportOptions,
 } from './attributes';
-export { platformSupportInfo, type PlatformSupportInfo, type PlatformSupportOptions } from './platform';
 export { AppendOnlyError, type AppendOnlyErrorDetails } from './errors';
 export type { PathLike } from './paths';
 export type { ContainerRuntime } from './binding';

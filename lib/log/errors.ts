@@ -1,6 +1,6 @@
 // The log's own failures, as AppendOnlyErrors with a cause and a fix.
 import { AppendOnlyError, isSystemError } from '../errors';
-import { type Explainer, explainFailure } from '../explain';
+import { type Explainer, explainFailure } from '../attributes/explain';
 
 export function logClosedError(path: string): AppendOnlyError {
   const fix = 'Open the log again with AppendOnlyLog.open()';

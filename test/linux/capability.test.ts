@@ -51,7 +51,7 @@ describe('without CAP_LINUX_IMMUTABLE', () => {
   });
 
   it('protectFileDescriptorSync throws the same explained EPERM, naming the path', () => {
-    const attributes = JSON.stringify(join(dirname(DIST), 'attributes.js'));
+    const attributes = JSON.stringify(join(dirname(DIST), 'attributes', 'index.js'));
     const outcome = withoutCapability(`require(${attributes}).protectFileDescriptorSync(require('fs').openSync(file, 'a'), file)`, audit.file);
     expect(outcome).toMatchObject({ code: 'EPERM', name: 'AppendOnlyError', syscall: 'ioctl', errno: -1, path: audit.file });
     expect(outcome.message).toMatch(/^EPERM: operation not permitted, ioctl '.*audit\.log'\. /);

@@ -68,7 +68,7 @@ describe('protectFileDescriptorSync on a platform without the attribute (win32)'
        const fs = require('node:fs');
        const warnings = [];
        process.on('warning', (w) => warnings.push(w.code));
-       const { protectFileDescriptorSync } = require(${JSON.stringify(join(ROOT, 'dist', 'attributes.js'))});
+       const { protectFileDescriptorSync } = require(${JSON.stringify(join(ROOT, 'dist', 'index.js'))});
        const file = process.argv[1];
        const fd = fs.openSync(file, 'a');
        const codeOf = (run) => { try { return run(); } catch (e) { return e.code; } };

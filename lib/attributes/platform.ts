@@ -1,10 +1,4 @@
 // platformSupportInfo(): can this process protect files here, and if not, exactly what to do.
-// The shipped declarations name Node's own types (NodeJS.Platform here, Buffer and URL in PathLike),
-// and since TypeScript 6 a project loads no @types package it does not list in "types": this makes
-// every consumer of index.d.ts load @types/node. preserve="true" keeps the directive in the emitted
-// .d.ts, which TypeScript 5.5 and later otherwise drop (TypeScript 5.5 release notes, "Simplified
-// Reference Directive Declaration Emit").
-/// <reference types="node" preserve="true" />
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
@@ -28,12 +22,12 @@ import {
   addonUnavailableFix,
   loadBinding,
   platformCapabilities,
-} from './binding';
-import { isSystemError } from './errors';
+} from '../binding';
+import { isSystemError } from '../errors';
 import { explainFailure } from './explain';
 import { filesystemKeepsFlags } from './filesystems';
-import { type PathLike, toTarget } from './paths';
-import { checkOptions } from './validate';
+import { type PathLike, toTarget } from '../paths';
+import { checkOptions } from '../validate';
 
 export interface PlatformSupportOptions {
   /** A directory (or a file in it) to try the flag in, for real, on a temporary file. */

@@ -1,6 +1,6 @@
 // The sentences that tell a user what to do, shared by error messages and platformSupportInfo().notes.
 import { RECOMMENDED_FILESYSTEMS } from './filesystems';
-import type { ContainerRuntime } from './binding';
+import type { ContainerRuntime } from '../binding';
 
 const CAPABILITY_FIXES: Record<ContainerRuntime | 'host', string> = {
   docker:

@@ -10,9 +10,9 @@ import {
   filesystemLacksFlags,
   sentence,
 } from './advice';
-import { loadBinding, platformCapabilities } from './binding';
-import { AppendOnlyError, isSystemError, type SystemError } from './errors';
-import type { Target } from './paths';
+import { loadBinding, platformCapabilities } from '../binding';
+import { AppendOnlyError, isSystemError, type SystemError } from '../errors';
+import type { Target } from '../paths';
 
 export interface Explanation {
   cause: string;

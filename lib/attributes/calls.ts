@@ -3,11 +3,11 @@ import { fstatSync, lstatSync } from 'node:fs';
 import { constants } from 'node:os';
 
 import { UNSUPPORTED_PLATFORM_FIX, sentence, unsupportedPlatform } from './advice';
-import { type FileState, type NativeBinding, platformCapabilities, requireBinding } from './binding';
-import { AppendOnlyError } from './errors';
+import { type FileState, type NativeBinding, platformCapabilities, requireBinding } from '../binding';
+import { AppendOnlyError } from '../errors';
 import { explainFailure } from './explain';
-import { type PathLike, type Target, toTarget } from './paths';
-import { checkBoolean, checkInteger, checkOptions, invalidArgType } from './validate';
+import { type PathLike, type Target, toTarget } from '../paths';
+import { checkBoolean, checkInteger, checkOptions, invalidArgType } from '../validate';
 
 export interface ProtectOptions {
   /** Throw ENOTSUP on a platform without the attribute instead of warning and returning false. */
