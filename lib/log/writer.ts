@@ -210,7 +210,8 @@ export class AppendOnlyLog {
   // looked for in the last few MiB of the file (or, for a directory log, of its last two segments); one
   // signed by another id is a rotation, and fine. A signed log reopened without a key: say so once.
   #checkKey(): void {
-    const line = this.#lastSigned();
+    // Without a key only the warning is at stake: the last record tells, and an unsigned log costs no search.
+    const line = this.#lastSigned(this.#key === null ? 64 * 1024 : undefined);
     if (line === null || line.keyId === null) return;
     const key = this.#key;
     if (key === null) {
@@ -224,7 +225,7 @@ export class AppendOnlyLog {
     if (line.keyId === key.id && !signatureMatches(line, key.secret)) throw keyMismatchError(this.path, key.id, line.seq);
   }
 
-  #lastSigned(): ParsedLine | null {
+  #lastSigned(window?: number): ParsedLine | null {
     const directory = this.#shared.core.directory;
     const files = directory === null ? [this.#shared.core.file.target] : listSegments(directory.target.bytes).slice(-2).reverse().map((name) => segmentTarget(directory.target, name));
     for (const file of files) {
@@ -235,7 +236,7 @@ export class AppendOnlyLog {
         continue; // catching up names what is wrong with it
       }
       try {
-        const line = findLastSigned(fd, fstatSync(fd).size);
+        const line = findLastSigned(fd, fstatSync(fd).size, window);
         if (line !== null) return line;
       } finally {
         closeSync(fd);
