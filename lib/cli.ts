@@ -66,8 +66,8 @@ const USAGE = `Usage: fs-append-only <command> [arguments]
   demo                              see it work in a temporary directory
   --version                         the version of fs-append-only
 
-A <log> is a log file or the directory of a segmented log; prove and verify --checkpoint read a log
-file only. A key FILE holds the secret's bytes (one trailing newline is ignored). A KEY is a checkpoint
+A <log> is a log file or the directory of a segmented log (its segments read as one chain; after a
+prune, the tree of the removed records comes from the prune record). A key FILE holds the secret's bytes (one trailing newline is ignored). A KEY is a checkpoint
 verifier key (<name>+<hash>+<base64>, as keygen prints) or @FILE, a file of them one a line. With
 --checkpoint-key, verify checks every checkpoint record and names the last good one; --checkpoint
 checks a note kept elsewhere against the log. With several files, each output line starts with its
@@ -360,13 +360,6 @@ function readVerifierKeys(specs: readonly string[], flag: string): string[] {
   return keys;
 }
 
-/** prove and verify --checkpoint read one log file: a directory log is refused, not answered wrongly. */
-function singleFileLog(path: string, what: string): void {
-  if (statSync(path).isDirectory()) {
-    throw Object.assign(new UsageError(`ENOTSUP: ${what} reads a single-file log, and ${path} is a directory`), { code: 'ENOTSUP' });
-  }
-}
-
 function describeCheckpointRecord(report: VerifyReport): string {
   const last = report.checkpoint;
   return last === null ? 'no checkpoint record verified' : `last good checkpoint: seq ${last.seq}, ${last.size} records, root ${last.root}`;
@@ -394,7 +387,6 @@ async function verify(files: string[], values: Values): Promise<number> {
   const status = await eachFile(
     files,
     async (file, prefix) => {
-      if (kept !== undefined) singleFileLog(file, 'verify --checkpoint');
       const report = await verifyLog(file, { ...options, ...(values.json ? {} : { onProgress: progressBar(file) }) });
       let status = report.ok ? 0 : 1;
       const lines = describeReport(report);
@@ -403,7 +395,8 @@ async function verify(files: string[], values: Values): Promise<number> {
       if (kept !== undefined) {
         const result = await verifyCheckpoint(file, kept, { keys: checkpointKeys });
         keptReport = result;
-        if (result.ok) lines.push(`checkpoint ${keptFile}: ok, the log's first ${result.size} records are its tree`);
+        const pruned = result.prunedSize !== undefined ? ` (records 1 to ${result.prunedSize} were pruned: their part is the prune record's tree)` : '';
+        if (result.ok) lines.push(`checkpoint ${keptFile}: ok, the log's first ${result.size} records are its tree${pruned}`);
         else {
           status = 1;
           lines.push(`checkpoint ${keptFile}: ${result.reason}${result.seq !== undefined ? ` at seq ${result.seq}` : ''}: ${result.detail}`);
@@ -501,7 +494,6 @@ async function prove(positionals: string[], values: Values): Promise<number> {
   const sizeText = once(values, 'size');
   const wanted = sizeText !== undefined ? wholeNumber(sizeText, "--size's N", 1) : undefined;
   if (wanted !== undefined && wanted < seq) throw new UsageError(`record ${seq} is not in a tree of ${wanted} records`);
-  singleFileLog(path, 'prove');
   // The log's own checkpoint records: the latest that covers the record, or the one of that size.
   let chosen: { note: string; size: number; root: Buffer } | null = null;
   for await (const record of readLog(path)) {

@@ -1,19 +1,32 @@
-// The Merkle tree of a log file: its root, checkpoints checked against it, and proofs read from it.
+// The Merkle tree of a log: its root, checkpoints checked against it, and proofs read from it.
 //
-// Leaf i is the i-th record of the file (seq i + 1 in an intact log) and its leaf data is the record's
+// A log is a file or a directory of segment files: a directory's segments are read in chain order as one
+// sequence of records. Leaf i is the i-th record (seq i + 1 in an intact log) and its leaf data is the record's
 // hash, the 32 bytes of its "hash" field. The tree is computed over the records as they are in the file:
 // a line that is not a record (lib/log/format.ts parseLine) is no leaf, and records out of order or with
 // a wrong hash still are leaves, in file order. Saying whether a log is intact is verifyLog's job; the
 // tree of a damaged log is simply not the tree any checkpoint signed. verifyCheckpoint is the exception:
 // it also checks that each of the checkpoint's records is the one its hash names, so that a checkpoint
 // kept elsewhere pins every byte of them.
+//
+// A directory whose first segments were pruned starts at seq P + 1: the tree of the P records that went
+// is known only as the compact range its prune record kept (RFC 9162's perfect subtrees of sizes the 1
+// bits of P, leftmost first). A subtree of the tree that ends after P can always be had from it (its
+// part below P is a tail of that range); one that lies inside the first P leaves only when it starts and
+// ends where the range's subtrees do. Roots and consistency proofs from an old size >= P are therefore
+// always possible; inclusion proofs of pruned records never are (ERR_RECORD_PRUNED).
+import { stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 
 import { loadBinding } from '../binding';
 import { AppendOnlyError } from '../errors';
 import { GENESIS, MAX_RECORD_BYTES, type ParsedLine, hashMatches, parseLine } from '../log/format';
+import { segmentTarget } from '../log/directory';
+import { notADirectoryLogError } from '../log/errors';
 import { openLog } from '../log/lines';
-import { type PathLike, toTarget } from '../paths';
+import { listSegments, segmentFirstSeq } from '../log/segments';
+import { storedRange } from '../log/tree';
+import { type PathLike, type Target, toTarget } from '../paths';
 import { checkInteger, checkOptions, invalidArgType } from '../validate';
 import { CompactRange, type LeafRange, consistencyRanges, inclusionRanges, sameHash } from './merkle';
 import { hexBytesToWords, wordsToBytes } from './sha256';
@@ -146,14 +159,138 @@ function slowRecord(line: Buffer, words: Int32Array, sink: RecordSink): boolean 
   return sink.record(words, parsed.seq, parsed);
 }
 
-async function withLog<T>(path: PathLike, use: (file: FileHandle, size: number) => Promise<T>): Promise<T> {
-  const { text } = toTarget(path);
-  const { file, size } = await openLog(text);
+/** What the prune record of a directory log kept of the records it removed: seq 1 to `size`. */
+interface PrunedPrefix {
+  size: number;
+  /** The compact range of those records: subtree roots, leftmost first, 32 bytes each. */
+  hashes: Buffer[];
+  /** Where each subtree starts, and `size` last: the only places a subtree inside the prefix can start or end. */
+  boundaries: number[];
+  /** The hash of record `size`: the next record's prev. */
+  lastHash: string;
+}
+
+/** A log's records in chain order: the file itself, or a directory's segments (after its pruned prefix). */
+interface Chain {
+  text: string;
+  files: Target[];
+  pruned: PrunedPrefix | null;
+  /** Set when the first records of a directory are gone and no prune record kept their tree. */
+  lost: number | null;
+}
+
+async function isDirectory(target: Target): Promise<boolean> {
   try {
-    return await use(file, size);
-  } finally {
-    await file.close();
+    return (await stat(target.bytes)).isDirectory();
+  } catch {
+    return false; // opening it as a file reports the error
   }
+}
+
+/**
+ * Reads the records of every file of the chain in turn, as one sequence; stops when `sink` returns false.
+ * Each file is read up to its size when opened.
+ */
+async function readChain(files: readonly Target[], sink: RecordSink, options: Parameters<typeof readRecords>[3] = {}): Promise<void> {
+  let stopped = false;
+  const watched: RecordSink = {
+    record(words, seq, parsed) {
+      if (sink.record(words, seq, parsed)) return true;
+      stopped = true;
+      return false;
+    },
+  };
+  for (const target of files) {
+    const { file, size } = await openLog(target.bytes);
+    try {
+      await readRecords(file, size, watched, options);
+    } finally {
+      await file.close();
+    }
+    if (stopped) return;
+  }
+}
+
+/** The prune record that kept the range of records 1 to `size`, read from the segments left, or null. */
+async function findPrunedPrefix(files: readonly Target[], size: number): Promise<PrunedPrefix | null> {
+  let found: PrunedPrefix | null = null;
+  await readChain(files, {
+    record(_words, _seq, parsed) {
+      if (parsed === null || parsed.type !== 'prune' || !hashMatches(parsed)) return true;
+      const stored = storedRange(parsed.dataJson);
+      if (stored === null || stored.size !== size) return true;
+      let lastHash: unknown;
+      try {
+        const segments = (JSON.parse(parsed.dataJson) as { segments?: { lastSeq?: unknown; lastHash?: unknown }[] }).segments;
+        lastHash = Array.isArray(segments) ? segments.find((segment) => segment?.lastSeq === size)?.lastHash : undefined;
+      } catch {
+        lastHash = undefined;
+      }
+      if (typeof lastHash !== 'string' || !/^[0-9a-f]{64}$/.test(lastHash)) return true;
+      let hashes: Buffer[];
+      try {
+        hashes = CompactRange.from(stored.size, stored.hashes).hashes();
+      } catch {
+        return true;
+      }
+      found = { size, hashes, boundaries: rangeBoundaries(size), lastHash };
+      return false;
+    },
+  });
+  return found;
+}
+
+async function openChain(path: PathLike): Promise<Chain> {
+  const target = toTarget(path);
+  if (!(await isDirectory(target))) return { text: target.text, files: [{ bytes: target.text, text: target.text }], pruned: null, lost: null };
+  const names = listSegments(target.bytes);
+  if (names.length === 0) throw notADirectoryLogError(target.text);
+  const files = names.map((name) => segmentTarget(target, name));
+  const firstSeq = segmentFirstSeq(names[0]!) ?? 1;
+  if (firstSeq <= 1) return { text: target.text, files, pruned: null, lost: null };
+  const pruned = await findPrunedPrefix(files, firstSeq - 1);
+  return { text: target.text, files, pruned, lost: pruned === null ? firstSeq - 1 : null };
+}
+
+/** The compact range of leaves [start, end) when end <= the pruned size, or null when the prune record's range does not hold it. */
+function prunedRange(pruned: PrunedPrefix, start: number, end: number): CompactRange | null {
+  const from = pruned.boundaries.indexOf(start);
+  const to = pruned.boundaries.indexOf(end);
+  if (from === -1 || to === -1 || to < from) return null;
+  return CompactRange.from(end - start, pruned.hashes.slice(from, to));
+}
+
+/** Where the subtrees of a compact range of `size` leaves start, and `size` last. */
+function rangeBoundaries(size: number): number[] {
+  const boundaries = [0];
+  for (let bit = 2 ** Math.floor(Math.log2(Math.max(size, 1))); bit >= 1; bit /= 2) {
+    if (Math.floor(size / bit) % 2 === 1) boundaries.push(boundaries[boundaries.length - 1]! + bit);
+  }
+  return boundaries;
+}
+
+/**
+ * For tests: the compact range of leaves [start, end) (end <= range.size) that a stored compact range
+ * gives, or null when it cannot.
+ * @internal
+ */
+export function subtreeOfStoredRange(range: CompactRange, start: number, end: number): CompactRange | null {
+  return prunedRange({ size: range.size, hashes: range.hashes(), boundaries: rangeBoundaries(range.size), lastHash: '' }, start, end);
+}
+
+function recordPruned(path: string, detail: string): AppendOnlyError {
+  const fix = 'Ask for a record, size or proof after the pruned segments, or keep proofs made before pruning';
+  return new AppendOnlyError(`ERR_RECORD_PRUNED: ${detail} in ${path}. ${fix}.`, { code: 'ERR_RECORD_PRUNED', path, fix });
+}
+
+function lostPrefix(chain: Chain): AppendOnlyError {
+  return recordPruned(chain.text, `the records before seq ${chain.lost! + 1} are gone and no prune record kept their tree`);
+}
+
+/** Throws for a directory whose first records are gone with nothing kept of them. */
+function usable(chain: Chain): Chain {
+  if (chain.lost !== null) throw lostPrefix(chain);
+  return chain;
 }
 
 export interface LogTree {
@@ -167,24 +304,30 @@ export interface LogTree {
 
 /**
  * The tree of the first `size` records of a log (all of them by default): reads only those. Rejects with
- * ERR_LOG_TOO_SHORT when the log holds fewer records than `size`.
+ * ERR_LOG_TOO_SHORT when the log holds fewer records than `size`, and with ERR_RECORD_PRUNED for a size
+ * below a directory's pruned size that its prune record's range does not hold.
  */
 export async function treeOfLog(path: PathLike, options: { size?: number } = {}): Promise<LogTree> {
   const given = checkOptions(options, ['size']);
   const size = checkInteger(given.size, 'options.size', 0);
-  return withLog(path, async (file, bytes) => {
-    const range = new CompactRange();
-    if (size !== 0) {
-      await readRecords(file, bytes, {
-        record(words) {
-          range.appendRecordWords(words, 0);
-          return range.size !== size;
-        },
-      });
-    }
-    if (size !== undefined && range.size < size) throw tooShort(toTarget(path).text, range.size, size);
-    return { size: range.size, root: range.root().toString('base64'), range };
-  });
+  const chain = usable(await openChain(path));
+  const pruned = chain.pruned;
+  if (pruned !== null && size !== undefined && size <= pruned.size) {
+    const range = prunedRange(pruned, 0, size);
+    if (range === null) throw recordPruned(chain.text, `the tree of ${size} records is not kept: records 1 to ${pruned.size} were pruned, and their prune record kept only the tree's subtrees`);
+    return { size, root: range.root().toString('base64'), range };
+  }
+  const range = pruned === null ? new CompactRange() : CompactRange.from(pruned.size, pruned.hashes);
+  if (size !== 0) {
+    await readChain(chain.files, {
+      record(words) {
+        range.appendRecordWords(words, 0);
+        return range.size !== size;
+      },
+    });
+  }
+  if (size !== undefined && range.size < size) throw tooShort(chain.text, range.size, size);
+  return { size: range.size, root: range.root().toString('base64'), range };
 }
 
 function tooShort(path: string, records: number, size: number): AppendOnlyError {
@@ -196,7 +339,7 @@ function tooShort(path: string, records: number, size: number): AppendOnlyError 
   });
 }
 
-export type CheckpointFailure = NonNullable<CheckResult['reason']> | 'truncated' | 'record-changed' | 'root-mismatch';
+export type CheckpointFailure = NonNullable<CheckResult['reason']> | 'truncated' | 'record-changed' | 'root-mismatch' | 'pruned';
 
 export interface CheckpointReport {
   ok: boolean;
@@ -207,6 +350,11 @@ export interface CheckpointReport {
   /** The first record found changed, for 'record-changed'. */
   seq?: number;
   detail?: string;
+  /**
+   * For a directory log whose first segments were pruned: the number of records that went. Their part
+   * of the tree is taken from the prune record's compact range; only the records after them are read.
+   */
+  prunedSize?: number;
 }
 
 type Scanner = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
@@ -222,7 +370,11 @@ const HASH_WORDS_OFFSET = HASH_SUFFIX_BYTES - HASH_FIELD.length; // from a line'
  * `size` records must be exactly the checkpoint's tree. Each of them must be intact (its bytes hash to its
  * hash field, seq i + 1, prev the hash before), so a cut log, a changed record or a rebuilt chain fails.
  * Lines that are not records (torn bytes a crash left) are not in the tree and not judged here: verifyLog
- * reports them. Resolves to a report; rejects only for bad arguments or a file it cannot read.
+ * reports them. In a directory log whose first segments were pruned, the pruned records' part of the tree
+ * is the prune record's compact range (the report's `prunedSize`) and the first record left must follow
+ * the last one pruned; a checkpoint of no more records than were pruned can be checked only when that
+ * range holds its tree ('pruned' otherwise). Resolves to a report; rejects only for bad arguments or a
+ * file it cannot read.
  */
 export async function verifyCheckpoint(path: PathLike, note: string | Uint8Array, options: { keys: unknown; origin?: string }): Promise<CheckpointReport> {
   const given = checkOptions(options, ['keys', 'origin']);
@@ -230,11 +382,28 @@ export async function verifyCheckpoint(path: PathLike, note: string | Uint8Array
   const opened = openForCheck(note, given.keys, 'note');
   if ('ok' in opened) return opened;
   const { size, root } = opened;
-  const report = { size, root: root.toString('base64') };
+  const chain = await openChain(path);
+  if (chain.lost !== null) {
+    const detail = `the records before seq ${chain.lost + 1} are gone and no prune record kept their tree`;
+    return { ok: false, size, root: root.toString('base64'), reason: 'truncated', detail };
+  }
+  const pruned = chain.pruned;
+  const report = { size, root: root.toString('base64'), ...(pruned !== null ? { prunedSize: pruned.size } : {}) };
+  if (pruned !== null && size <= pruned.size) {
+    // None of the checkpoint's records is left: only its root can be compared with what the prune record kept.
+    const kept = prunedRange(pruned, 0, size);
+    if (kept === null) {
+      return { ok: false, ...report, reason: 'pruned', detail: `records 1 to ${pruned.size} were pruned, and their prune record does not hold the tree of ${size}` };
+    }
+    if (!sameHash(kept.root(), root)) {
+      return { ok: false, ...report, reason: 'root-mismatch', detail: `the tree the prune record kept of the first ${size} records is not the checkpoint's tree` };
+    }
+    return { ok: true, ...report };
+  }
 
-  return withLog(path, async (file, bytes) => {
-    const range = new CompactRange();
-    let prev = GENESIS;
+  {
+    const range = pruned === null ? new CompactRange() : CompactRange.from(pruned.size, pruned.hashes);
+    let prev = pruned === null ? GENESIS : pruned.lastHash;
     let failure: CheckpointReport | null = null;
     const fail = (seq: number, detail: string): boolean => {
       failure = { ok: false, ...report, reason: 'record-changed', seq, detail };
@@ -276,7 +445,7 @@ export async function verifyCheckpoint(path: PathLike, note: string | Uint8Array
             prev = last;
             return taken;
           };
-    if (size > 0) await readRecords(file, bytes, sink, fast === undefined ? { parseAll: true } : { parseAll: true, fast });
+    if (size > 0) await readChain(chain.files, sink, fast === undefined ? { parseAll: true } : { parseAll: true, fast });
     if (failure !== null) return failure;
     if (range.size < size) {
       return { ok: false, ...report, reason: 'truncated', detail: `the log holds ${range.size} records, and the checkpoint ${size}` } as CheckpointReport;
@@ -285,12 +454,16 @@ export async function verifyCheckpoint(path: PathLike, note: string | Uint8Array
       return { ok: false, ...report, reason: 'root-mismatch', detail: `the log's first ${size} records are not the checkpoint's tree` } as CheckpointReport;
     }
     return { ok: true, ...report };
-  });
+  }
 }
 
-/** Reads the leaves [0, size) once and returns the roots of the given disjoint ranges, plus the record at `want`. */
+/**
+ * Reads the leaves [0, size) once and returns the roots of the given disjoint ranges, plus the record at
+ * `want`. In a pruned directory, the leaves below the pruned size come from the prune record's range:
+ * a range it cannot give rejects with ERR_RECORD_PRUNED.
+ */
 async function rangeRoots(
-  path: PathLike,
+  chain: Chain,
   size: number,
   ranges: readonly LeafRange[],
   want: number | null,
@@ -298,12 +471,31 @@ async function rangeRoots(
   const ordered = [...ranges].sort((a, b) => a[0] - b[0]);
   const roots = new Map<string, Buffer>();
   let wanted: { seq: number; hash: string } | null = null;
-  let index = 0;
   let next = 0; // the next range in `ordered`
   let range: CompactRange | null = null;
+  const pruned = chain.pruned;
+  const prunedSize = pruned?.size ?? 0;
+  // The ranges that start in the pruned prefix: whole inside it, or the one that runs past it.
+  while (pruned !== null && next < ordered.length && ordered[next]![0] < prunedSize) {
+    const [start, end] = ordered[next]!;
+    const part = prunedRange(pruned, start, Math.min(end, prunedSize));
+    if (part === null) {
+      throw recordPruned(
+        chain.text,
+        `the subtree of records ${start + 1} to ${end} is not kept: records 1 to ${prunedSize} were pruned, and their prune record kept only the subtrees of its compact range`,
+      );
+    }
+    if (end > prunedSize) {
+      range = part;
+      break;
+    }
+    roots.set(`${start}-${end}`, part.root());
+    next += 1;
+  }
+  let index = prunedSize;
   const hash = Buffer.allocUnsafe(32);
-  await withLog(path, (file, bytes) =>
-    readRecords(file, bytes, {
+  if (index < size) {
+    await readChain(chain.files, {
       record(words, seq) {
         if (index === want) {
           wordsToBytes(words, 0, hash, 0);
@@ -322,8 +514,8 @@ async function rangeRoots(
         index += 1;
         return index < size;
       },
-    }),
-  );
+    });
+  }
   return { roots, wanted, records: index };
 }
 
@@ -335,7 +527,8 @@ function recordNotFound(path: string, detail: string): AppendOnlyError {
 /**
  * The inclusion proof of record `seq` in the tree of the log's first `size` records (default: all of
  * them). Reads the first `size` records, no more. Rejects with ERR_LOG_TOO_SHORT when the log is shorter,
- * and ERR_RECORD_NOT_FOUND when the record at that place does not have that seq (a damaged log).
+ * ERR_RECORD_NOT_FOUND when the record at that place does not have that seq (a damaged log), and
+ * ERR_RECORD_PRUNED when the record's segment was pruned from a directory log.
  */
 export async function proveInclusion(path: PathLike, seq: number, options: { size?: number } = {}): Promise<InclusionProof & { seq: number; recordHash: string }> {
   const { text } = toTarget(path);
@@ -343,11 +536,14 @@ export async function proveInclusion(path: PathLike, seq: number, options: { siz
   if (seq === undefined) throw invalidArgType('seq', 'of type number', seq);
   const given = checkOptions(options, ['size']);
   let size = checkInteger(given.size, 'options.size', 1);
-  if (size === undefined) size = (await treeOfLog(path)).size;
+  const chain = usable(await openChain(path));
+  if (size === undefined) size = (await rangeRoots(chain, Number.POSITIVE_INFINITY, [], null)).records;
   if (seq > size) throw recordNotFound(text, `record ${seq} is not in a tree of ${size} records`);
+  const prunedSize = chain.pruned?.size ?? 0;
+  if (seq <= prunedSize) throw recordPruned(text, `record ${seq} was pruned (records 1 to ${prunedSize} are gone), so no inclusion proof of it can be made`);
   const index = seq - 1;
   const ranges = inclusionRanges(index, size);
-  const { roots, wanted, records } = await rangeRoots(path, size, ranges, index);
+  const { roots, wanted, records } = await rangeRoots(chain, size, ranges, index);
   if (records < size) throw tooShort(text, records, size);
   const found = wanted as { seq: number; hash: string } | null;
   if (found === null || found.seq !== seq) throw recordNotFound(text, `the record at place ${seq} has seq ${found?.seq ?? 'none'}`);
@@ -357,7 +553,9 @@ export async function proveInclusion(path: PathLike, seq: number, options: { siz
 
 /**
  * The consistency proof from the tree of the log's first `oldSize` records to its first `newSize`.
- * Reads the first `newSize` records, no more. Rejects with ERR_LOG_TOO_SHORT when the log is shorter.
+ * Reads the first `newSize` records, no more. Rejects with ERR_LOG_TOO_SHORT when the log is shorter, and
+ * with ERR_RECORD_PRUNED when the proof needs a subtree of pruned records that the prune record did not
+ * keep (never when oldSize is at least the pruned size).
  */
 export async function proveConsistency(path: PathLike, oldSize: number, newSize: number): Promise<ConsistencyProof> {
   const { text } = toTarget(path);
@@ -367,14 +565,15 @@ export async function proveConsistency(path: PathLike, oldSize: number, newSize:
   if (newSize === undefined) throw invalidArgType('newSize', 'of type number', newSize);
   if (oldSize > newSize) throw Object.assign(new RangeError(`oldSize (${oldSize}) must not exceed newSize (${newSize})`), { code: 'ERR_OUT_OF_RANGE' });
   const ranges = consistencyRanges(oldSize, newSize);
+  const chain = usable(await openChain(path));
   if (ranges.length === 0) {
     if (newSize > 0) {
-      const { records } = await rangeRoots(path, newSize, [], null);
+      const { records } = await rangeRoots(chain, newSize, [], null);
       if (records < newSize) throw tooShort(text, records, newSize);
     }
     return { oldSize, newSize, hashes: [] };
   }
-  const { roots, records } = await rangeRoots(path, newSize, ranges, null);
+  const { roots, records } = await rangeRoots(chain, newSize, ranges, null);
   if (records < newSize) throw tooShort(text, records, newSize);
   const hashes = ranges.map(([start, end]) => roots.get(`${start}-${end}`)!.toString('base64'));
   return { oldSize, newSize, hashes };
