@@ -62,6 +62,14 @@ export type EncodeRecord = (seq: number, ts: string, prev: string, type: string 
  */
 export type FoldLeaf = (stack: Int32Array, count: number, size: number, leaf: Int32Array | string, at: number, isLeafHash: boolean) => number;
 
+/**
+ * Folds every record line of bytes[start, end) into a compact range's stack (lib/checkpoint/merkle.ts) in
+ * one call: `size` leaves before, popcount(size) roots on the stack. A record line is a complete line
+ * ending `,"hash":"` + 64 lowercase hex digits + `"}`; other lines, and bytes after the last newline, are
+ * skipped. Returns the new size.
+ */
+export type FoldRecordLines = (stack: Int32Array, size: number, bytes: Uint8Array, start: number, end: number) => number;
+
 export interface NativeBinding {
   readAttributes(path: NativePath): Promise<FileState>;
   readAttributesSync(path: NativePath): FileState;
@@ -92,6 +100,8 @@ export interface NativeBinding {
   hmacKey?: (secret: Buffer) => NativeHmacKey;
   /** Absent when the policy turns the native Merkle hashing off (FS_APPEND_ONLY_NATIVE_MERKLE=0). */
   foldLeaf?: FoldLeaf;
+  /** The batch fold of written record lines; absent under FS_APPEND_ONLY_NATIVE_MERKLE=0. */
+  foldRecordLines?: FoldRecordLines;
   /** How lockSync locks; 'none' where it throws ENOTSUP. */
   readonly lockMethod: 'flock' | 'LockFileEx' | 'none';
   readonly APPEND_ONLY: number;
@@ -112,7 +122,7 @@ function withheldCalls(): (keyof NativeBinding)[] {
   const withheld: (keyof NativeBinding)[] = [];
   if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords');
   if (process.env.FS_APPEND_ONLY_NATIVE_ENCODE === '0') withheld.push('encodeRecord', 'hmacKey');
-  if (process.env.FS_APPEND_ONLY_NATIVE_MERKLE === '0') withheld.push('foldLeaf');
+  if (process.env.FS_APPEND_ONLY_NATIVE_MERKLE === '0') withheld.push('foldLeaf', 'foldRecordLines');
   return withheld;
 }
 
@@ -175,7 +185,10 @@ export interface PlatformCapabilities {
   nativeScan: boolean;
   /** Records are encoded, hashed and signed by the addon (false too under FS_APPEND_ONLY_NATIVE_ENCODE=0). */
   nativeEncode: boolean;
-  /** The Merkle tree's leaves and nodes are hashed by the addon (false too under FS_APPEND_ONLY_NATIVE_MERKLE=0). */
+  /**
+   * The Merkle tree's leaves and nodes are hashed by the addon, one leaf or a whole written buffer of
+   * records per call (false too under FS_APPEND_ONLY_NATIVE_MERKLE=0).
+   */
   nativeMerkle: boolean;
   /** Why the addon could not be loaded; null when it was. */
   addonError: Error | null;
@@ -200,7 +213,7 @@ export function platformCapabilities(): PlatformCapabilities {
     nativeScan: binding.scanRecords !== undefined,
     // An older addon build (a stale prebuild) lacks the calls: the JavaScript paths then serve.
     nativeEncode: typeof binding.encodeRecord === 'function' && typeof binding.hmacKey === 'function',
-    nativeMerkle: typeof binding.foldLeaf === 'function',
+    nativeMerkle: typeof binding.foldLeaf === 'function' && typeof binding.foldRecordLines === 'function',
     addonError: null,
   };
 }
@@ -220,4 +233,9 @@ export function nativeEncoder(): { encodeRecord: EncodeRecord; hmacKey: (secret:
 /** The addon's Merkle fold where the policy allows it; undefined means the JavaScript path. */
 export function nativeMerkleFold(): FoldLeaf | undefined {
   return platformCapabilities().nativeMerkle ? loadBinding().binding?.foldLeaf : undefined;
+}
+
+/** The addon's batch fold of record lines where the policy allows it; undefined means the JavaScript path. */
+export function nativeRecordLinesFold(): FoldRecordLines | undefined {
+  return platformCapabilities().nativeMerkle ? loadBinding().binding?.foldRecordLines : undefined;
 }

@@ -481,6 +481,54 @@ Napi::Value FoldLeafCall(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(next));
 }
 
+// foldRecordLines(stack: Int32Array, size, bytes: Uint8Array, start, end) -> the new size: folds every
+// record line of bytes[start, end) into a compact range's stack (popcount(size) subtree roots) in one
+// call, skipping the lines that are not records and what follows the last newline (FoldRecordLines in
+// engine.cc says which lines count). Checked before anything is folded: the stack has room for every size
+// reached, and the size stays a safe integer.
+Napi::Value FoldRecordLinesCall(const Napi::CallbackInfo& info) {
+  static const char kUsage[] = "foldRecordLines(stack, size, bytes, start, end)";
+  Napi::Env env = info.Env();
+  if (info.Length() < 5) throw Napi::TypeError::New(env, kUsage);
+  int32_t* stack = nullptr;
+  size_t stack_length = 0;
+  double size = 0;
+  double start = 0;
+  double end = 0;
+  bool is_typed_array = false;
+  if (!Int32ArrayOf(env, info[0], &stack, &stack_length) || napi_get_value_double(env, info[1], &size) != napi_ok ||
+      napi_is_typedarray(env, info[2], &is_typed_array) != napi_ok || !is_typed_array ||
+      napi_get_value_double(env, info[3], &start) != napi_ok || napi_get_value_double(env, info[4], &end) != napi_ok) {
+    throw Napi::TypeError::New(env, kUsage);
+  }
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* elements = nullptr;
+  if (napi_get_typedarray_info(env, info[2], &type, &length, &elements, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    throw Napi::TypeError::New(env, kUsage);
+  }
+  constexpr double kMaxSafe = 9007199254740991.0;
+  if (!(size >= 0 && size <= kMaxSafe) || std::floor(size) != size) throw Napi::RangeError::New(env, "foldRecordLines: bad size");
+  if (!(start >= 0 && start <= end && end <= static_cast<double>(length)) || std::floor(start) != start || std::floor(end) != end) {
+    throw Napi::RangeError::New(env, "foldRecordLines: bad start or end");
+  }
+  const auto* bytes = static_cast<const unsigned char*>(elements) + static_cast<size_t>(start);
+  const size_t span = static_cast<size_t>(end) - static_cast<size_t>(start);
+  const uint64_t whole_size = static_cast<uint64_t>(size);
+  // Each record takes at least one byte, so no size reached exceeds size + span; past 2^53 - 1 the
+  // records are counted to know.
+  uint64_t bound = whole_size + span;
+  if (static_cast<double>(bound) > kMaxSafe) {
+    bound = whole_size + CountRecordLines(bytes, span);
+    if (static_cast<double>(bound) > kMaxSafe) throw Napi::RangeError::New(env, "foldRecordLines: the size would pass 2^53 - 1");
+  }
+  // A size below 2^b has at most b roots; a push needs one more.
+  size_t bits = 0;
+  for (uint64_t rest = bound; rest != 0; rest >>= 1) bits += 1;
+  if (stack_length / 8 < bits + 1) throw Napi::RangeError::New(env, "foldRecordLines: the stack is too small");
+  return Napi::Number::New(env, static_cast<double>(FoldRecordLines(stack, whole_size, bytes, span)));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readAttributes", Napi::Function::New<ReadAttributesCall>(env, "readAttributes"));
   exports.Set("readAttributesSync", Napi::Function::New<ReadAttributesSync>(env, "readAttributesSync"));
@@ -496,6 +544,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("hmacKey", Napi::Function::New<HmacKeyCall>(env, "hmacKey"));
   exports.Set("encodeRecord", Napi::Function::New<EncodeRecordCall>(env, "encodeRecord"));
   exports.Set("foldLeaf", Napi::Function::New<FoldLeafCall>(env, "foldLeaf"));
+  exports.Set("foldRecordLines", Napi::Function::New<FoldRecordLinesCall>(env, "foldRecordLines"));
   exports.Set("lockMethod", Napi::String::New(env, LockMethod()));
   exports.Set("APPEND_ONLY", Napi::Number::New(env, kAppendOnly));
   exports.Set("IMMUTABLE", Napi::Number::New(env, kImmutable));

@@ -190,6 +190,79 @@ size_t FoldLeafHash(int32_t* stack, size_t count, uint64_t size, const int32_t* 
   return count;
 }
 
+namespace {
+
+// A byte's value as a lowercase hex digit, or -1.
+struct HexTable {
+  int8_t value[256];
+  constexpr HexTable() : value() {
+    for (int i = 0; i < 256; ++i) value[i] = -1;
+    for (int i = 0; i < 10; ++i) value['0' + i] = static_cast<int8_t>(i);
+    for (int i = 0; i < 6; ++i) value['a' + i] = static_cast<int8_t>(10 + i);
+  }
+};
+constexpr HexTable kHex;
+
+constexpr char kHashField[] = ",\"hash\":\"";
+constexpr size_t kHashFieldBytes = sizeof(kHashField) - 1;
+// ,"hash":"<64 hex>"}
+constexpr size_t kRecordTailBytes = kHashFieldBytes + 2 * kDigestBytes + 2;
+
+// The record hash ending a line (bytes [line, end), the newline excluded) as 8 words; false when the
+// line does not end as a record does.
+bool RecordHashOf(const unsigned char* line, const unsigned char* end, int32_t* out) {
+  if (static_cast<size_t>(end - line) < kRecordTailBytes || end[-1] != '}' || end[-2] != '"') return false;
+  const unsigned char* tail = end - kRecordTailBytes;
+  if (std::memcmp(tail, kHashField, kHashFieldBytes) != 0) return false;
+  const unsigned char* digits = tail + kHashFieldBytes;
+  int bad = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    uint32_t word = 0;
+    for (size_t j = 0; j < 8; ++j) {
+      const int value = kHex.value[digits[8 * i + j]];
+      bad |= value;
+      word = (word << 4) | static_cast<uint32_t>(value & 15);
+    }
+    out[i] = static_cast<int32_t>(word);
+  }
+  return bad >= 0;
+}
+
+}  // namespace
+
+uint64_t CountRecordLines(const unsigned char* bytes, size_t length) {
+  uint64_t records = 0;
+  const unsigned char* end = bytes + length;
+  int32_t leaf[8];
+  for (const unsigned char* line = bytes; line < end;) {
+    const void* found = std::memchr(line, '\n', static_cast<size_t>(end - line));
+    if (found == nullptr) break;
+    const auto* newline = static_cast<const unsigned char*>(found);
+    if (RecordHashOf(line, newline, leaf)) records += 1;
+    line = newline + 1;
+  }
+  return records;
+}
+
+uint64_t FoldRecordLines(int32_t* stack, uint64_t size, const unsigned char* bytes, size_t length) {
+  size_t count = 0;
+  for (uint64_t rest = size; rest != 0; rest >>= 1) count += static_cast<size_t>(rest & 1);
+  const unsigned char* end = bytes + length;
+  const unsigned char* line = bytes;
+  int32_t leaf[8];
+  while (line < end) {
+    const void* found = std::memchr(line, '\n', static_cast<size_t>(end - line));
+    if (found == nullptr) break;
+    const auto* newline = static_cast<const unsigned char*>(found);
+    if (RecordHashOf(line, newline, leaf)) {
+      count = FoldRecordHash(stack, count, size, leaf);
+      size += 1;
+    }
+    line = newline + 1;
+  }
+  return size;
+}
+
 #pragma GCC diagnostic pop
 
 }  // namespace fsao

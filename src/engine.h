@@ -47,6 +47,15 @@ size_t FoldRecordHash(int32_t* stack, size_t count, uint64_t size, const int32_t
 // The same for a leaf already hashed (8 words of SHA-256(0x00 || data)).
 size_t FoldLeafHash(int32_t* stack, size_t count, uint64_t size, const int32_t* leaf_hash);
 
+// Folds in every record of bytes[0, length) in one call: each complete line (ending '\n') whose last
+// bytes are ',"hash":"' + 64 lowercase hex digits + '"}' is a record, its hash a leaf's data; any other
+// line (a '~' line, a line cut short, digits that are not lowercase hex) is skipped, as is what follows
+// the last newline. `stack` holds the popcount(size) roots of a tree of `size` leaves and must have room
+// for one more root than any size reached can need (54 roots below 2^53). Returns the new size.
+uint64_t FoldRecordLines(int32_t* stack, uint64_t size, const unsigned char* bytes, size_t length);
+// How many lines of bytes[0, length) FoldRecordLines would fold.
+uint64_t CountRecordLines(const unsigned char* bytes, size_t length);
+
 }  // namespace fsao
 
 #endif  // FSAO_ENGINE_H_

@@ -5,8 +5,8 @@
 // bit operation on a size is done with arithmetic: `&` and `>>` would cut them to 32 bits.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import { type FoldLeaf, nativeMerkleFold } from '../binding';
-import { bytesToWords, hexToWords, leafWords, nodeWords, wordsToBytes } from './sha256';
+import { type FoldLeaf, type FoldRecordLines, nativeMerkleFold, nativeRecordLinesFold } from '../binding';
+import { bytesToWords, hexBytesToWords, hexToWords, leafWords, nodeWords, wordsToBytes } from './sha256';
 
 export const HASH_BYTES = 32;
 
@@ -75,6 +75,43 @@ function nativeFold(): FoldLeaf | null {
   return nativeLookup;
 }
 
+let nativeLinesLookup: FoldRecordLines | null | undefined;
+function nativeLinesFold(): FoldRecordLines | null {
+  if (nativeLinesLookup === undefined) nativeLinesLookup = nativeRecordLinesFold() ?? null;
+  return nativeLinesLookup;
+}
+
+// The end of a record line: ,"hash":"<64 hex>"}
+const HASH_FIELD = Buffer.from(',"hash":"');
+const RECORD_TAIL_BYTES = HASH_FIELD.length + 64 + 2;
+
+/** Whether bytes[end - HASH_FIELD.length - 66, end) starts with `,"hash":"` (the line is long enough). */
+function hashFieldAt(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < HASH_FIELD.length; i += 1) if (bytes[at + i] !== HASH_FIELD[i]) return false;
+  return true;
+}
+
+/**
+ * Reads the record hash of every record line of bytes[start, end) into 8 words at out[where()] and calls
+ * `found` with that offset (lines as CompactRange.appendRecordLines takes them). Returns their number.
+ */
+function eachRecordLine(bytes: Uint8Array, start: number, end: number, out: Int32Array, where: () => number, found?: (at: number) => void): number {
+  let records = 0;
+  let line = start;
+  for (let newline = bytes.indexOf(0x0a, line); newline !== -1 && newline < end; newline = bytes.indexOf(0x0a, line)) {
+    const tail = newline - RECORD_TAIL_BYTES;
+    if (tail >= line && bytes[newline - 1] === 0x7d && bytes[newline - 2] === 0x22 && hashFieldAt(bytes, tail)) {
+      const at = where();
+      if (hexBytesToWords(bytes, tail + HASH_FIELD.length, out, at)) {
+        records += 1;
+        found?.(at);
+      }
+    }
+    line = newline + 1;
+  }
+  return records;
+}
+
 /**
  * The roots of the perfect subtrees that make up a tree of `size` leaves, largest (leftmost) first: all a
  * writer needs to keep to produce the tree's root at any time, whatever the size of the log (RFC 9162,
@@ -128,6 +165,35 @@ export class CompactRange {
     }
     leafWords(this.#stack, at, this.#stack, at);
     this.#push();
+  }
+
+  /**
+   * Appends the record of every complete line of bytes[start, end) that ends as a record line does,
+   * `,"hash":"` + 64 lowercase hex digits + `"}`, in order: the writer's bytes just written, folded in one
+   * native call. Other lines (a "~" line, ...) and the bytes after the last newline are skipped; nothing
+   * here checks that a line's hash is its record's. Returns the number of records appended.
+   */
+  appendRecordLines(bytes: Uint8Array, start = 0, end = bytes.length): number {
+    if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= bytes.length)) {
+      throw new RangeError(`bad start ${start} or end ${end} for ${bytes.length} bytes`);
+    }
+    const before = this.#size;
+    const fold = nativeLinesFold();
+    if (fold !== null) {
+      const size = fold(this.#stack, before, bytes, start, end);
+      this.#size = size;
+      this.#count = popCount(size);
+      return size - before;
+    }
+    if (before + (end - start) > Number.MAX_SAFE_INTEGER && before + eachRecordLine(bytes, start, end, this.#scratch, () => 0) > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError('a compact range cannot pass 2^53 - 1 leaves');
+    }
+    const stack = this.#stack;
+    eachRecordLine(bytes, start, end, stack, () => 8 * this.#count, (at) => {
+      leafWords(stack, at, stack, at);
+      this.#push();
+    });
+    return this.#size - before;
   }
 
   /** Appends a record hash already in words (8 at `words[at]`): the file readers' path. */

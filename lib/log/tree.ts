@@ -15,7 +15,6 @@ import { listSegments, segmentFirstSeq } from './segments';
 import { findLastOfType } from './tail';
 
 const CHUNK_BYTES = 1024 * 1024;
-const HASH_END = Buffer.from('"}');
 
 /** What a checkpoint or prune record stores: the range of every record before it (or up to what it pruned). */
 export interface StoredRange {
@@ -57,16 +56,13 @@ export class WriterTree {
     this.#valid = false;
   }
 
-  /** Folds the records of bytes this process wrote whole: each line ending `"}` is a record; a "~" line is not. */
+  /**
+   * Folds the records of bytes this process wrote whole, in one call: each line ending
+   * `,"hash":"<64 hex>"}` is a record; a "~" line is not.
+   */
   foldWritten(bytes: Buffer): void {
     if (!this.#valid) return;
-    let start = 0;
-    for (let newline = bytes.indexOf(0x0a); newline !== -1; newline = bytes.indexOf(0x0a, start)) {
-      if (newline - start > 66 && bytes[newline - 1] === 0x7d && bytes.subarray(newline - 2, newline).equals(HASH_END)) {
-        this.#range.appendRecordHash(bytes.toString('latin1', newline - 66, newline - 2));
-      }
-      start = newline + 1;
-    }
+    this.#range.appendRecordLines(bytes, 0, bytes.length);
   }
 
   /** Folds the valid records of fd[from, to), written by another process (its lines are checked). */

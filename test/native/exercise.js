@@ -97,6 +97,42 @@ function foldChecked(leafCount) {
   assert.deepStrictEqual(root, mth(leaves));
 }
 
+// The batch fold of record lines against foldLeaf one line at a time, on the chain's lines mixed with
+// lines that are no records, from a given size, over [start, end) (a cut may split a line).
+const CHAIN_LINES = chain.toString('latin1').split('\n').slice(0, -1);
+const OTHER_LINES = ['', '~', '{"seq":1}', `,"hash":"${'a'.repeat(64)}"`, `{"hash":"${'A'.repeat(64)}"}`, `{"hash":"${'a'.repeat(63)}"}`, `{"hash":"${'a'.repeat(63)}\u00e9"}`];
+function linesChecked(round) {
+  const parts = [];
+  for (let i = 0; i < 40 + (round % 60); i += 1) {
+    parts.push(i % 5 === 4 ? OTHER_LINES[(round + i) % OTHER_LINES.length] : CHAIN_LINES[(round * 7 + i) % CHAIN_LINES.length]);
+  }
+  const bytes = Buffer.from(parts.join('\n') + (round % 2 === 0 ? '\n' : ''));
+  const start = round % 3 === 0 ? 0 : round % bytes.length;
+  const end = round % 4 === 0 ? bytes.length : start + ((round * 31) % (bytes.length - start + 1));
+  const size = [0, 1, 2 ** 20 - 5, 2 ** 40 + round, 2 ** 52 + round][round % 5];
+  const roots = (() => {
+    let n = 0;
+    for (let rest = size; rest > 0; rest = Math.floor(rest / 2)) n += rest % 2;
+    return n;
+  })();
+  const batch = new Int32Array(8 * 54);
+  for (let i = 0; i < 8 * roots; i += 1) batch[i] = (i * 2654435761) | 0;
+  const single = batch.slice();
+  const newSize = addon.foldRecordLines(batch, size, bytes, start, end);
+  let count = roots;
+  let at = size;
+  const text = bytes.toString('latin1', start, end).split('\n');
+  text.pop();
+  for (const line of text) {
+    const match = /,"hash":"([0-9a-f]{64})"\}$/.exec(line);
+    if (match === null) continue;
+    count = addon.foldLeaf(single, count, at, match[1], 0, false);
+    at += 1;
+  }
+  assert.strictEqual(newSize, at);
+  assert.deepStrictEqual(batch, single);
+}
+
 async function main() {
   const server = net.createServer().listen(path.join(dir, 'sock'));
   await new Promise((resolve) => server.once('listening', resolve));
@@ -213,6 +249,23 @@ async function main() {
     for (const bad of ['', 'ab'.repeat(31), 'ab'.repeat(33), 'x'.repeat(5000), '\u0130'.repeat(64), 'AB'.repeat(32)]) {
       assert.strictEqual(addon.foldLeaf(stack, 0, 0, bad, 0, false), -1);
     }
+    // The batch fold of record lines, then its bad arguments.
+    linesChecked(round);
+    const chainBytes = chain;
+    assert.strictEqual(addon.foldRecordLines(stack, 0, chainBytes, 0, chainBytes.length), RECORDS);
+    assert.strictEqual(addon.foldRecordLines(stack, 0, chainBytes, 0, 0), 0);
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0, chainBytes, 0, chainBytes.length + 1)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0, chainBytes, 5, 4)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0, chainBytes, -1, 4)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0.5, chainBytes, 0, 4)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 2 ** 53, chainBytes, 0, 4)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 2 ** 53 - 2, chainBytes, 0, chainBytes.length)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(new Int32Array(8 * 10), 2 ** 20, chainBytes, 0, chainBytes.length)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(new Int32Array(0), 0, chainBytes, 0, 0)), 'RangeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(new Float64Array(8), 0, chainBytes, 0, 0)), 'TypeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0, new Int32Array(4), 0, 0)), 'TypeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0, chain.toString('latin1'), 0, 0)), 'TypeError');
+    assert.strictEqual(code(() => addon.foldRecordLines(stack, 0, chainBytes, 0)), 'TypeError');
 
     if (round % 100 === 0) {
       const results = await Promise.allSettled([
