@@ -176,7 +176,7 @@ describe('checkpoints of a directory log', () => {
     for (let old = 1; old < prunedSize; old += 1) {
       const made = await proveConsistency(log, old, after.size).catch((error: { code?: string }) => error.code);
       if (typeof made === 'string') expect(made).toBe('ERR_RECORD_PRUNED');
-      else expect(verifyConsistency(old, after.size, root(old), Buffer.from(after.root, 'base64'), made.hashes.map((hash) => Buffer.from(hash, 'base64')))).toBe(true);
+      else expect(verifyConsistency(old, after.size, root(old), Buffer.from(after.root, 'base64'), made!.hashes.map((hash) => Buffer.from(hash, 'base64')))).toBe(true);
     }
 
     // Inclusion: every record left, none pruned.
