@@ -1,5 +1,8 @@
 // What the parts of a writer share: the lock, the open file (the active segment of a directory log),
 // the chain, and how failures are explained.
+import { fdatasyncSync } from 'node:fs';
+
+import type { Waiter } from './batch';
 import type { Chain, EncodedRecord } from './chain';
 import type { LogDirectory } from './directory';
 import { explainLogFailure, logSealedError } from './errors';
@@ -51,10 +54,30 @@ export class LogCore {
     return tree === undefined ? null : { tree, rebuild: () => this.rebuildTree() };
   }
 
-  /** Under the lock, after a write: a checkpoint when `every` asks for one. */
+  /**
+   * Under the lock, after a write: a checkpoint when `every` asks for one. Its failure is a warning: it
+   * must never fail the appends just written.
+   */
   afterWrite(key: SigningKey | null): void {
     const checkpointer = this.#checkpointer;
-    if (checkpointer !== null && checkpointer.due(Date.now())) checkpointer.make(this, key);
+    if (checkpointer === null || !checkpointer.due(Date.now())) return;
+    try {
+      checkpointer.make(this, key);
+    } catch (error) {
+      process.emitWarning(`fs-append-only: a checkpoint of ${this.path} failed: ${(error as Error).message}`, { code: 'FS_APPEND_ONLY_CHECKPOINT' });
+    }
+  }
+
+  /** fdatasync now, on this thread, and settle the waiters it makes durable. */
+  syncNow(waiters: Waiter[]): void {
+    if (waiters.length === 0) return;
+    try {
+      fdatasyncSync(this.file.fd);
+      for (const waiter of waiters) waiter.resolve(waiter.head);
+    } catch (error) {
+      const explained = this.explain(error);
+      for (const waiter of waiters) waiter.reject(explained);
+    }
   }
 
   explain = (error: unknown): unknown => explainLogFailure(error instanceof Error && error.name === 'WriteFailure' ? error.cause : error, this.path);

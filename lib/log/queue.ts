@@ -1,5 +1,4 @@
 // The cross-process queue: appends made while another process holds the lock wait here, in order.
-import { fdatasyncSync } from 'node:fs';
 
 import { Batch, type Owner, type Waiter } from './batch';
 import type { LogCore } from './core';
@@ -86,7 +85,7 @@ export class LockQueue {
     while (this.#pending.length > 0) {
       const syncing = this.#writeBatch(this.#takeBatch());
       // Acknowledged only once on disk, as an awaited append would be.
-      if (syncing.length > 0) this.#syncNow(syncing);
+      this.core.syncNow(syncing);
     }
   }
 
@@ -145,23 +144,8 @@ export class LockQueue {
       records.add(record, pending.owner, pending.waiter);
     }
     write();
-    // A checkpoint that fails must not fail the appends: their records are written.
-    try {
-      this.core.afterWrite(batch[0]!.key);
-    } catch (error) {
-      process.emitWarning(`fs-append-only: a checkpoint of ${this.core.path} failed: ${(error as Error).message}`, { code: 'FS_APPEND_ONLY_CHECKPOINT' });
-    }
+    this.core.afterWrite(batch[0]!.key);
     return syncing;
-  }
-
-  #syncNow(waiters: Waiter[]): void {
-    try {
-      fdatasyncSync(this.core.file.fd);
-      for (const waiter of waiters) waiter.resolve(waiter.head);
-    } catch (error) {
-      const explained = this.core.explain(error);
-      for (const waiter of waiters) waiter.reject(explained);
-    }
   }
 
   #takeBatch(): Pending[] {

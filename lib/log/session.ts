@@ -5,7 +5,6 @@
 // turn ends, and the lock is released then. So an awaited append costs no write and no native call of
 // its own, and memory stays bounded however fast appends come. Durability (fdatasync) comes after the
 // lock is released: one flush covers the whole session.
-import { fdatasyncSync } from 'node:fs';
 
 import { Batch, type Owner, type Waiter } from './batch';
 import type { EncodedRecord } from './chain';
@@ -83,7 +82,7 @@ export class Session {
     const { syncing, failure } = this.#batch.write(this.core.file, this.core.explain);
     this.#written.push(...syncing);
     if (failure === null) {
-      this.#checkpointIfDue();
+      this.core.afterWrite(this.#key);
       return null;
     }
     try {
@@ -92,15 +91,6 @@ export class Session {
       // reported by the next append
     }
     return this.core.explain(failure);
-  }
-
-  // A checkpoint `every` asks for; its failure is the next append's to report, not this write's.
-  #checkpointIfDue(): void {
-    try {
-      this.core.afterWrite(this.#key);
-    } catch (error) {
-      process.emitWarning(`fs-append-only: a checkpoint of ${this.core.path} failed: ${(error as Error).message}`, { code: 'FS_APPEND_ONLY_CHECKPOINT' });
-    }
   }
 
   /** Writes what is buffered, releases the lock, and starts the session's fdatasync. */
@@ -135,14 +125,6 @@ export class Session {
 
   // 'sync' with many appends in flight, or ending synchronously: fdatasync now, on this thread.
   #syncInLine(): void {
-    const waiters = this.#written.splice(0);
-    if (waiters.length === 0) return;
-    try {
-      fdatasyncSync(this.core.file.fd);
-      for (const waiter of waiters) waiter.resolve(waiter.head);
-    } catch (error) {
-      const explained = this.core.explain(error);
-      for (const waiter of waiters) waiter.reject(explained);
-    }
+    this.core.syncNow(this.#written.splice(0));
   }
 }
