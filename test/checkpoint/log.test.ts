@@ -4,7 +4,6 @@ import { join } from 'node:path';
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-
 import { formatCheckpointBody, openCheckpoint, parseCheckpointBody, signCheckpoint } from '../../lib/checkpoint/checkpoint';
 import { plainRecordSeq, proveConsistency, proveInclusion, treeOfLog, verifyCheckpoint } from '../../lib/checkpoint/log-tree';
 import { CompactRange, EMPTY_ROOT, leafHash, rootFromLeaves } from '../../lib/checkpoint/merkle';
@@ -13,6 +12,7 @@ import { checkConsistency, checkInclusion, formatProof, parseProof } from '../..
 import { GENESIS, encodeRecord, parseLine } from '../../lib/log/format';
 import { verifyLog } from '../../lib/log/verify';
 import { readLines, useScratch, writeLines, writeLog } from '../log/helpers';
+import { codeOf } from './helpers';
 
 const scratch = useScratch();
 const KEY = generateCheckpointKey('audit.example/log');
@@ -21,14 +21,6 @@ const c2sp = JSON.parse(readFileSync(join(__dirname, '..', 'vectors', 'c2sp', 's
   proof: { head: string; index: number; hashes: number };
 };
 
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 const recordHashes = (path: string): string[] =>
   readLines(path)

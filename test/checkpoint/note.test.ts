@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
-
 import { generateCheckpointKey, openNote, parseSignerKey, parseVerifierKey, signNote, verifierKeyOf } from '../../lib/checkpoint/note';
+import { codeOf } from './helpers';
 
 const VECTORS = join(__dirname, '..', 'vectors', 'c2sp');
 const go = JSON.parse(readFileSync(join(VECTORS, 'sumdb-note.json'), 'utf8')) as {
@@ -23,14 +23,6 @@ const c2sp = JSON.parse(readFileSync(join(VECTORS, 'signed-note.json'), 'utf8'))
   quasimodo: { note: string; text: string };
 };
 
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
-}
 
 describe('published vectors', () => {
   it('sumdb/note: signing the test text with the test key gives the published note byte for byte', () => {

@@ -4,7 +4,24 @@ import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DIST } from './helpers';
+import { afterEach, beforeEach } from 'vitest';
+
+import { segmentName } from '../../lib/log/segments';
+import { DIST, makeTempDir, removeTree } from './helpers';
+
+/** A fresh directory per test holding the log directory `dir` (not created), its flags cleared after. */
+export function useLogDirectory(): { base: string; dir: string } {
+  const scratch = { base: '', dir: '' };
+  beforeEach(() => {
+    scratch.base = makeTempDir();
+    scratch.dir = join(scratch.base, 'audit');
+  });
+  afterEach(() => removeTree(scratch.base));
+  return scratch;
+}
+
+/** The file name of the segment whose first record has `seq`. */
+export const seg = segmentName;
 
 export interface WriterPlan {
   dir: string;

@@ -1,20 +1,13 @@
 // Directory logs across processes: four writers sharing one rotation, a writer following another's seal, and SIGKILL at each step of a rotation.
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AppendOnlyLog, readLog, verifyLog } from '../../lib/index';
-import { lsattr, makeTempDir, removeTree } from './helpers';
-import { type RecordLine, segmentFiles, segmentRecords, startSegmentWriter } from './segment-writer';
+import { lsattr } from './helpers';
+import { type RecordLine, segmentFiles, segmentRecords, startSegmentWriter, seg, useLogDirectory } from './segment-writer';
 
-const scratch = { base: '', dir: '' };
-beforeEach(() => {
-  scratch.base = makeTempDir();
-  scratch.dir = join(scratch.base, 'audit');
-});
-afterEach(() => removeTree(scratch.base));
-
-const seg = (seq: number): string => `${String(seq).padStart(16, '0')}.jsonl`;
+const scratch = useLogDirectory();
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
 /** Every record of the directory log in chain order, failing on a seq seen twice. */

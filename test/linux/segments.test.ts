@@ -3,21 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { AppendOnlyLog, pruneLog, sealLog, verifyLog } from '../../lib/index';
 import { KEY_1, KEYS } from '../log/helpers';
-import { DIST, chattr, lsattr, makeTempDir, mkdirp, removeTree, runNode } from './helpers';
-import { type RecordLine, segmentFiles, segmentRecords } from './segment-writer';
+import { DIST, chattr, lsattr, mkdirp, runNode } from './helpers';
+import { type RecordLine, segmentFiles, segmentRecords, seg, useLogDirectory } from './segment-writer';
 
-const scratch = { base: '', dir: '' };
-beforeEach(() => {
-  scratch.base = makeTempDir();
-  scratch.dir = join(scratch.base, 'audit');
-});
-afterEach(() => removeTree(scratch.base));
-
-const seg = (seq: number): string => `${String(seq).padStart(16, '0')}.jsonl`;
+const scratch = useLogDirectory();
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 const at = (name: string): string => join(scratch.dir, name);
 
