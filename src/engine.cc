@@ -122,6 +122,15 @@ HmacKey* NewHmacKey(const unsigned char* secret, size_t length) {
 
 void DeleteHmacKey(HmacKey* key) { delete key; }
 
+void HmacSha256(const HmacKey* key, const unsigned char* bytes, size_t length, unsigned char* digest) {
+  SHA256_CTX context = key->inner;
+  SHA256_Update(&context, bytes, length);
+  SHA256_Final(digest, &context);
+  context = key->outer;
+  SHA256_Update(&context, digest, kDigestBytes);
+  SHA256_Final(digest, &context);
+}
+
 void EncodeRecord(const RecordInput& record, std::string* out) {
   const size_t start = out->size();
   AppendLiteral(out, "{\"seq\":");
@@ -147,12 +156,7 @@ void EncodeRecord(const RecordInput& record, std::string* out) {
   if (record.key != nullptr) {
     // sig = HMAC over the bytes so far: inner hash from the key's state, then the outer over its digest.
     unsigned char digest[kDigestBytes];
-    SHA256_CTX context = record.key->inner;
-    SHA256_Update(&context, out->data() + start, out->size() - start);
-    SHA256_Final(digest, &context);
-    context = record.key->outer;
-    SHA256_Update(&context, digest, kDigestBytes);
-    SHA256_Final(digest, &context);
+    HmacSha256(record.key, reinterpret_cast<const unsigned char*>(out->data()) + start, out->size() - start, digest);
     char sig[2 * kDigestBytes];
     ToHex(digest, sig);
     AppendLiteral(out, ",\"sig\":\"");
