@@ -70,6 +70,25 @@ export type FoldLeaf = (stack: Int32Array, count: number, size: number, leaf: In
  */
 export type FoldRecordLines = (stack: Int32Array, size: number, bytes: Uint8Array, start: number, end: number) => number;
 
+/**
+ * The writer's pending records in native memory (src/record_buffer.cc): each push encodes, chains and
+ * signs one record as encodeRecord does, stamped with the time (or `fixedTimestamp`), and returns its
+ * hash; `state` is kept equal to [pending bytes, pending records].
+ */
+export interface NativeRecordBuffer {
+  push(seq: number, prev: string, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null): string;
+  /** Takes back the records after the first `records`, which end at `bytes`. */
+  truncate(bytes: number, records: number): void;
+  /** Folds the pending records into a compact range's stack (as foldRecordLines); returns the new size. */
+  fold(stack: Int32Array, size: number): number;
+  wholeLines(bytes: number): number;
+  /** A copy of the pending bytes. */
+  copy(): Buffer;
+  /** Writes every pending byte and forgets them; a failure is a system error with `written` bytes. */
+  write(fd: number): void;
+  clear(): void;
+}
+
 export interface NativeBinding {
   readAttributes(path: NativePath): Promise<FileState>;
   readAttributesSync(path: NativePath): FileState;
@@ -98,6 +117,8 @@ export interface NativeBinding {
   /** Absent when the policy turns native record encoding off (FS_APPEND_ONLY_NATIVE_ENCODE=0). */
   encodeRecord?: EncodeRecord;
   hmacKey?: (secret: Buffer) => NativeHmacKey;
+  /** Absent when the policy turns native record encoding off (FS_APPEND_ONLY_NATIVE_ENCODE=0). */
+  RecordBuffer?: new (state: Int32Array, fixedTimestamp: string | null) => NativeRecordBuffer;
   /** Absent when the policy turns the native Merkle hashing off (FS_APPEND_ONLY_NATIVE_MERKLE=0). */
   foldLeaf?: FoldLeaf;
   /** The batch fold of written record lines; absent under FS_APPEND_ONLY_NATIVE_MERKLE=0. */
@@ -121,7 +142,7 @@ let loaded: LoadResult | undefined;
 function withheldCalls(): (keyof NativeBinding)[] {
   const withheld: (keyof NativeBinding)[] = [];
   if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords');
-  if (process.env.FS_APPEND_ONLY_NATIVE_ENCODE === '0') withheld.push('encodeRecord', 'hmacKey');
+  if (process.env.FS_APPEND_ONLY_NATIVE_ENCODE === '0') withheld.push('encodeRecord', 'hmacKey', 'RecordBuffer');
   if (process.env.FS_APPEND_ONLY_NATIVE_MERKLE === '0') withheld.push('foldLeaf', 'foldRecordLines');
   return withheld;
 }
@@ -238,4 +259,10 @@ export function nativeMerkleFold(): FoldLeaf | undefined {
 /** The addon's batch fold of record lines where the policy allows it; undefined means the JavaScript path. */
 export function nativeRecordLinesFold(): FoldRecordLines | undefined {
   return platformCapabilities().nativeMerkle ? loadBinding().binding?.foldRecordLines : undefined;
+}
+
+/** The addon's record buffer class where the policy allows native encoding; undefined means the JavaScript one. */
+export function nativeRecordBufferClass(): NativeBinding['RecordBuffer'] {
+  if (!platformCapabilities().nativeEncode) return undefined;
+  return loadBinding().binding!.RecordBuffer;
 }

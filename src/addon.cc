@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "flags.h"
 #include "proc_parse.h"
+#include "record_buffer.h"
 #include "scan_napi.h"
 
 namespace fsao {
@@ -282,6 +283,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockSync", Napi::Function::New<LockSync>(env, "lockSync"));
   RegisterScan(env, exports);
   RegisterEngine(env, exports);
+  RegisterRecordBuffer(env, exports);
   exports.Set("lockMethod", Napi::String::New(env, LockMethod()));
   exports.Set("APPEND_ONLY", Napi::Number::New(env, kAppendOnly));
   exports.Set("IMMUTABLE", Napi::Number::New(env, kImmutable));

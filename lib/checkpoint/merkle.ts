@@ -168,6 +168,18 @@ export class CompactRange {
   }
 
   /**
+   * Folds leaves in with a native fold that takes this range's stack and size and returns the new size
+   * (the addon's RecordBuffer folds its pending records this way). Returns how many leaves were added.
+   */
+  appendWith(fold: (stack: Int32Array, size: number) => number): number {
+    const before = this.#size;
+    const size = fold(this.#stack, before);
+    this.#size = size;
+    this.#count = popCount(size);
+    return size - before;
+  }
+
+  /**
    * Appends the record of every complete line of bytes[start, end) that ends as a record line does,
    * `,"hash":"` + 64 lowercase hex digits + `"}`, in order: the writer's bytes just written, folded in one
    * native call. Other lines (a "~" line, ...) and the bytes after the last newline are skipped; nothing

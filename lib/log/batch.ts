@@ -1,7 +1,7 @@
 // Records encoded and waiting to be written together, and exactly which of them a failed write kept.
-import type { EncodedRecord } from './chain';
 import type { Head } from './format';
 import { type LogFile, WriteFailure } from './log-file';
+import { type RecordBuffer, createRecordBuffer } from './record-buffer';
 
 /** A caller waiting for its record: resolved once written (and, when durable, once on disk). */
 export interface Waiter {
@@ -24,44 +24,43 @@ interface Entry {
 }
 
 export class Batch {
-  #lines: string[] = [];
-  #bytes = 0;
+  /** The records' bytes, encoded as they were chained. */
+  readonly records: RecordBuffer = createRecordBuffer();
   #entries: Entry[] = [];
 
-  add(record: EncodedRecord, owner: Owner, waiter: Waiter | null): void {
-    this.#lines.push(record.line);
-    this.#bytes += Buffer.byteLength(record.line);
-    this.#entries.push({ head: record.head, owner, waiter });
+  /** Adds the record just pushed into `records`, and who waits for it. */
+  add(head: Head, owner: Owner, waiter: Waiter | null): void {
+    this.#entries.push({ head, owner, waiter });
   }
 
   get isEmpty(): boolean {
-    return this.#lines.length === 0;
+    return this.#entries.length === 0;
   }
 
-  /** The buffered lines' length in bytes: it bounds memory, and counts toward a segment's size. */
+  /** The buffered records' length in bytes: it bounds memory, and counts toward a segment's size. */
   get bytes(): number {
-    return this.#bytes;
+    return this.records.bytes;
   }
 
   /**
-   * Writes the lines in one write. `syncing` holds the waiters whose record reached the file and that
+   * Writes the records in one write. `syncing` holds the waiters whose record reached the file and that
    * still wait for fdatasync; the other written ones are resolved. On failure, only the records that
    * did not reach the file whole are rejected (with the explained cause) or, when already acknowledged,
    * reported to their owner; `failure` tells the caller to catch up with what the file holds.
    */
   write(file: LogFile, explain: (cause: unknown) => unknown): { syncing: Waiter[]; failure: WriteFailure | null } {
-    const lines = this.#lines;
     const entries = this.#entries;
-    this.#lines = [];
-    this.#bytes = 0;
     this.#entries = [];
-    if (lines.length === 0) return { syncing: [], failure: null };
-    let kept = entries.length;
+    if (entries.length === 0) return { syncing: [], failure: null };
     try {
-      file.writeAll(Buffer.from(lines.length === 1 ? lines[0]! : lines.join('')));
+      file.writeRecords(this.records);
     } catch (error) {
-      if (!(error instanceof WriteFailure)) throw error;
-      kept = wholeLines(lines, error.written);
+      if (!(error instanceof WriteFailure)) {
+        this.records.clear();
+        throw error;
+      }
+      const kept = this.records.wholeLines(error.written);
+      this.records.clear();
       const explained = explain(error.cause);
       for (const entry of entries.slice(kept)) {
         if (entry.waiter !== null) entry.waiter.reject(explained);
@@ -82,14 +81,4 @@ function settleWritten(entries: Entry[]): Waiter[] {
     else waiter.resolve(waiter.head);
   }
   return syncing;
-}
-
-/** How many of `lines` lie whole within the first `bytes` bytes written. Only runs after a failure. */
-function wholeLines(lines: string[], bytes: number): number {
-  let total = 0;
-  for (let i = 0; i < lines.length; i += 1) {
-    total += Buffer.byteLength(lines[i]!);
-    if (total > bytes) return i;
-  }
-  return lines.length;
 }

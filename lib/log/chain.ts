@@ -1,17 +1,6 @@
 // The chain: the one place that advances seq and prev and encodes a record.
 import { GENESIS, type Head, type RecordType, type SigningKey, encodeRecord } from './format';
-
-// toISOString() costs more than the rest of a record's bookkeeping: reuse it within a millisecond.
-let lastMillisecond = 0;
-let lastTimestamp = '';
-function timestamp(): string {
-  const now = Date.now();
-  if (now !== lastMillisecond) {
-    lastMillisecond = now;
-    lastTimestamp = new Date(now).toISOString();
-  }
-  return lastTimestamp;
-}
+import { type RecordBuffer, timestamp } from './record-buffer';
 
 export interface EncodedRecord {
   /** The line, newline included. */
@@ -39,5 +28,13 @@ export class Chain {
     const { line, hash } = encodeRecord({ seq, ts: timestamp(), prev, type, keyId: key?.id ?? null, dataJson }, key);
     this.#head = { seq, hash };
     return { line, head: this.#head };
+  }
+
+  /** Encodes the next data record into `records` (written with the others there) and makes it the head. */
+  push(records: RecordBuffer, dataJson: string, key: SigningKey | null): Head {
+    const seq = (this.#head?.seq ?? 0) + 1;
+    const hash = records.push(seq, this.#head?.hash ?? GENESIS, 'data', key, dataJson);
+    this.#head = { seq, hash };
+    return this.#head;
   }
 }

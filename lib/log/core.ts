@@ -3,10 +3,11 @@
 import { fdatasyncSync } from 'node:fs';
 
 import type { Waiter } from './batch';
-import type { Chain, EncodedRecord } from './chain';
+import type { Chain } from './chain';
 import type { LogDirectory } from './directory';
 import { explainLogFailure, logSealedError } from './errors';
-import type { SigningKey } from './format';
+import type { Head, SigningKey } from './format';
+import type { RecordBuffer } from './record-buffer';
 import type { FileLock } from './lock';
 import type { LogFile } from './log-file';
 import { type TreeKeeping, catchUp } from './recovery';
@@ -36,7 +37,7 @@ export class LogCore {
     if (this.#checkpointer !== null) return;
     const tree = new WriterTree();
     this.#checkpointer = new Checkpointer(policy, tree);
-    this.file.observer = { written: (bytes) => tree.foldWritten(bytes), failed: () => tree.invalidate() };
+    this.file.observer = { written: (bytes) => tree.foldWritten(bytes), writing: (records) => tree.foldRecords(records), failed: () => tree.invalidate() };
     // Read from the start at the next catch-up, so the tree is rebuilt with the lock held.
     this.file.end = -1;
   }
@@ -90,25 +91,27 @@ export class LogCore {
   }
 
   /**
-   * Under the lock: encodes the next data record. When it would take the active segment past its
-   * rotation limit, `writePending` first writes what is encoded and not yet written (`pendingBytes`),
-   * the segment is sealed, and the record opens the next one.
+   * Under the lock: encodes the next data record into `records`. When it would take the active segment
+   * past its rotation limit, `writePending` first writes what `records` holds, the segment is sealed,
+   * and the record opens the next one.
    */
-  nextData(dataJson: string, key: SigningKey | null, pendingBytes: number, writePending: () => void): EncodedRecord {
+  nextData(records: RecordBuffer, dataJson: string, key: SigningKey | null, writePending: () => void): Head {
     const directory = this.directory;
-    if (directory === null || directory.policy === null) return this.chain.next(dataJson, 'data', key);
+    if (directory === null || directory.policy === null) return this.chain.push(records, dataJson, key);
     const before = this.chain.head;
-    const record = this.chain.next(dataJson, 'data', key);
+    const pendingBefore = records.bytes;
+    const head = this.chain.push(records, dataJson, key);
     const now = Date.now();
-    if (directory.due(this.file.end + pendingBytes, Buffer.byteLength(record.line), now, record.head.seq, key)) {
+    if (directory.due(this.file.end + pendingBefore, records.bytes - pendingBefore, now, head.seq, key)) {
+      records.pop();
       this.chain.reset(before);
       writePending();
       directory.rotate(this, key);
-      const opening = this.chain.next(dataJson, 'data', key);
+      const opening = this.chain.push(records, dataJson, key);
       directory.noteRecord(now);
       return opening;
     }
     directory.noteRecord(now);
-    return record;
+    return head;
   }
 }

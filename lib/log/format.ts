@@ -104,6 +104,13 @@ function nativeEncoding(): NativeEncoding | null {
   return nativeLookup;
 }
 
+/** The addon's handle on a key's precomputed states (made once per secret), for the native record buffer. */
+export function nativeKeyHandle(key: SigningKey): NativeHmacKey {
+  const native = nativeEncoding();
+  if (native === null) throw new Error('nativeKeyHandle: native encoding is off');
+  return nativeKey(native, key);
+}
+
 function nativeKey(native: NativeEncoding, key: SigningKey): NativeHmacKey {
   const cached = native.keys.get(key.secret);
   if (cached !== undefined && sameBytes(cached.secret, key.secret)) return cached.handle;

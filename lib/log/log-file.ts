@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 
 import { type Target } from '../paths';
 import { logReplacedError, notARegularFileError } from './errors';
+import type { RecordBuffer } from './record-buffer';
 
 const datasync = promisify(fdatasync);
 
@@ -60,8 +61,11 @@ export class LogFile {
   readonly ino: number;
   /** The file's size after the last write this process knows of; -1 when it must be read again. */
   end = -1;
-  /** Told of every write: the bytes of one that succeeded, or that one failed (the Merkle tree follows them). */
-  observer: { written(bytes: Buffer): void; failed(): void } | null = null;
+  /**
+   * Told of every write: the bytes of one that succeeded, the records about to be written (a failure
+   * follows if they are not), or that one failed. The Merkle tree follows them.
+   */
+  observer: { written(bytes: Buffer): void; writing(records: RecordBuffer): void; failed(): void } | null = null;
   /** The paths this file was opened by (several handles may share it); each must still name it. */
   readonly #targets = new Map<string, { target: Target; handles: number }>();
   #closed = false;
@@ -139,6 +143,20 @@ export class LogFile {
     }
     this.end += bytes.length;
     this.observer?.written(bytes);
+  }
+
+  /** Writes the records pending in `records` (looping over short writes); a failure part-way is a WriteFailure. */
+  writeRecords(records: RecordBuffer): void {
+    const bytes = records.bytes;
+    this.observer?.writing(records);
+    try {
+      records.write(this.fd);
+    } catch (error) {
+      this.end = -1;
+      this.observer?.failed();
+      throw error;
+    }
+    this.end += bytes;
   }
 
   /** Removes the file at `target` if it is still this file and still empty (open() failed after creating it). */

@@ -139,9 +139,9 @@ export class LockQueue {
       }
     };
     for (const pending of batch) {
-      const record = this.core.nextData(pending.dataJson, pending.key, records.bytes, write);
-      pending.waiter.head = record.head;
-      records.add(record, pending.owner, pending.waiter);
+      const head = this.core.nextData(records.records, pending.dataJson, pending.key, write);
+      pending.waiter.head = head;
+      records.add(head, pending.owner, pending.waiter);
     }
     write();
     this.core.afterWrite(batch[0]!.key);

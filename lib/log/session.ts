@@ -7,9 +7,9 @@
 // lock is released: one flush covers the whole session.
 
 import { Batch, type Owner, type Waiter } from './batch';
-import type { EncodedRecord } from './chain';
 import type { LogCore } from './core';
-import type { SigningKey } from './format';
+import type { Head, SigningKey } from './format';
+import type { RecordBuffer } from './record-buffer';
 
 
 /** Buffered records are written once they reach this much: the bound on memory for fast producers. */
@@ -67,8 +67,14 @@ export class Session {
     return this.#batch.bytes;
   }
 
-  add(record: EncodedRecord, owner: Owner, waiter: Waiter | null): void {
-    this.#batch.add(record, owner, waiter);
+  /** Where the session's records are encoded (core.nextData pushes them there). */
+  get records(): RecordBuffer {
+    return this.#batch.records;
+  }
+
+  /** Adds the record just pushed into `records`. */
+  add(head: Head, owner: Owner, waiter: Waiter | null): void {
+    this.#batch.add(head, owner, waiter);
     if (this.#batch.bytes >= BUFFER_BYTES) this.write();
     if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
   }

@@ -5,7 +5,7 @@
 // can release. Every handle on a file therefore shares one descriptor, one chain and one session.
 import { fdatasyncSync, fstatSync } from 'node:fs';
 
-import { type Owner, type Waiter } from './batch';
+import { Batch, type Owner, type Waiter } from './batch';
 import { Chain } from './chain';
 import type { Checkpoint } from './checkpoints';
 import { LogCore } from './core';
@@ -99,12 +99,12 @@ export class SharedLog {
     if (this.queue.isEmpty) {
       try {
         if (this.session.enter(key)) {
-          const record = this.core.nextData(dataJson, key, this.session.pendingBytes, () => this.session.write());
+          const head = this.core.nextData(this.session.records, dataJson, key, () => this.session.write());
           if (!durable) {
-            this.session.add(record, owner, null);
-            return Promise.resolve(record.head);
+            this.session.add(head, owner, null);
+            return Promise.resolve(head);
           }
-          return new Promise<Head>((resolve, reject) => this.session.add(record, owner, { head: record.head, durable, resolve, reject }));
+          return new Promise<Head>((resolve, reject) => this.session.add(head, owner, { head, durable, resolve, reject }));
         }
       } catch (error) {
         return Promise.reject(this.core.explain(error));
@@ -120,31 +120,35 @@ export class SharedLog {
   appendSync(owner: Owner, durable: boolean, dataJson: string, key: SigningKey | null): Head {
     try {
       if (this.session.holding) {
-        const record = this.core.nextData(dataJson, key, this.session.pendingBytes, () => this.session.write());
+        const head = this.core.nextData(this.session.records, dataJson, key, () => this.session.write());
         let result: { head?: Head; error?: unknown } = {};
         const waiter: Waiter = {
-          head: record.head,
+          head,
           durable: false,
-          resolve: (head) => (result = { head }),
+          resolve: (written) => (result = { head: written }),
           reject: (error) => (result = { error }),
         };
-        this.session.add(record, owner, waiter);
+        this.session.add(head, owner, waiter);
         this.session.write();
         // The record's own outcome, whichever write carried it (add() writes a full buffer at once).
         if (result.head === undefined) throw result.error;
         if (durable) fdatasyncSync(this.core.file.fd);
-        return record.head;
+        return head;
       }
       this.core.lock.acquire();
       try {
         this.core.catchUp(key);
         // Appends queued before this one go first: records are chained in call order.
         this.queue.writeHeldSync();
-        const record = this.core.nextData(dataJson, key, 0, () => undefined);
-        this.core.file.writeAll(Buffer.from(record.line));
+        const batch = new Batch();
+        const head = this.core.nextData(batch.records, dataJson, key, () => undefined);
+        // Its failure is thrown here, not reported as a lost record too.
+        batch.add(head, owner, { head, durable: false, resolve: () => undefined, reject: () => undefined });
+        const { failure } = batch.write(this.core.file, this.core.explain);
+        if (failure !== null) throw failure;
         if (durable) fdatasyncSync(this.core.file.fd);
         this.core.afterWrite(key);
-        return record.head;
+        return head;
       } finally {
         this.core.lock.release();
       }

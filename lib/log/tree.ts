@@ -13,6 +13,7 @@ import { segmentTarget } from './directory';
 import { hashMatches, parseLine } from './format';
 import { listSegments, segmentFirstSeq } from './segments';
 import { findLastOfType } from './tail';
+import type { RecordBuffer } from './record-buffer';
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -63,6 +64,12 @@ export class WriterTree {
   foldWritten(bytes: Buffer): void {
     if (!this.#valid) return;
     this.#range.appendRecordLines(bytes, 0, bytes.length);
+  }
+
+  /** Folds the records about to be written from `records` (a failed write invalidates the range after). */
+  foldRecords(records: RecordBuffer): void {
+    if (!this.#valid) return;
+    records.fold(this.#range);
   }
 
   /** Folds the valid records of fd[from, to), written by another process (its lines are checked). */

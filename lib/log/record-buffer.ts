@@ -1,0 +1,166 @@
+// Records encoded and waiting to be written together. The addon's RecordBuffer (src/record_buffer.cc)
+// encodes, chains and signs each record straight into native memory and writes it from there: a record
+// then costs no JavaScript string of its line and no UTF-8 conversion of it, only its hash comes back.
+// The JavaScript buffer below writes the same bytes: it is the fallback, and the reference.
+import { writeSync } from 'node:fs';
+
+import { type NativeRecordBuffer, nativeRecordBufferClass } from '../binding';
+import type { CompactRange } from '../checkpoint/merkle';
+import { type RecordType, type SigningKey, encodeRecordJs, nativeKeyHandle } from './format';
+import { WriteFailure } from './log-file';
+
+/**
+ * Set by tests only (read once): every record is stamped with this time, so that logs written with and
+ * without the addon can be compared byte for byte.
+ */
+const FIXED_TIMESTAMP = process.env.FS_APPEND_ONLY_TEST_TIMESTAMP ?? null;
+
+// toISOString() costs more than the rest of a record's bookkeeping: reuse it within a millisecond.
+let lastMillisecond = 0;
+let lastTimestamp = '';
+
+/** The time a record is stamped with, as Date.prototype.toISOString() writes it. */
+export function timestamp(): string {
+  if (FIXED_TIMESTAMP !== null) return FIXED_TIMESTAMP;
+  const now = Date.now();
+  if (now !== lastMillisecond) {
+    lastMillisecond = now;
+    lastTimestamp = new Date(now).toISOString();
+  }
+  return lastTimestamp;
+}
+
+export interface RecordBuffer {
+  /** The pending bytes: they bound memory, and count toward a segment's size. */
+  readonly bytes: number;
+  /** The pending records. */
+  readonly count: number;
+  /** Encodes the record after `prev`, stamped now, into the pending bytes; returns its hash. */
+  push(seq: number, prev: string, type: RecordType, key: SigningKey | null, dataJson: string): string;
+  /** Takes back the last record pushed (one only). */
+  pop(): void;
+  /** Folds the pending records into a compact range (before writing them: a failed write invalidates the range). */
+  fold(range: CompactRange): void;
+  /** How many pending records lie whole within their first `bytes` bytes. */
+  wholeLines(bytes: number): number;
+  /**
+   * Writes every pending byte to `fd` and forgets them. A WriteFailure says how many reached the file;
+   * the bytes are then kept until clear().
+   */
+  write(fd: number): void;
+  clear(): void;
+}
+
+/** The addon's buffer where the platform policy allows it, else the JavaScript one. */
+export function createRecordBuffer(): RecordBuffer {
+  const NativeClass = nativeRecordBufferClass();
+  return NativeClass === undefined ? new JsRecordBuffer() : new NativeRecords(NativeClass);
+}
+
+class NativeRecords implements RecordBuffer {
+  /** [pending bytes, pending records], kept current by the addon. */
+  readonly #state = new Int32Array(2);
+  readonly #native: NativeRecordBuffer;
+  #lastBytes = 0;
+
+  constructor(NativeClass: new (state: Int32Array, fixedTimestamp: string | null) => NativeRecordBuffer) {
+    this.#native = new NativeClass(this.#state, FIXED_TIMESTAMP);
+  }
+
+  get bytes(): number {
+    return this.#state[0]!;
+  }
+
+  get count(): number {
+    return this.#state[1]!;
+  }
+
+  push(seq: number, prev: string, type: RecordType, key: SigningKey | null, dataJson: string): string {
+    this.#lastBytes = this.#state[0]!;
+    if (key === null) return this.#native.push(seq, prev, type === 'data' ? null : type, null, dataJson, null);
+    return this.#native.push(seq, prev, type === 'data' ? null : type, key.id, dataJson, nativeKeyHandle(key));
+  }
+
+  pop(): void {
+    this.#native.truncate(this.#lastBytes, this.count - 1);
+  }
+
+  fold(range: CompactRange): void {
+    range.appendWith((stack, size) => this.#native.fold(stack, size));
+  }
+
+  wholeLines(bytes: number): number {
+    return this.#native.wholeLines(bytes);
+  }
+
+  write(fd: number): void {
+    try {
+      this.#native.write(fd);
+    } catch (error) {
+      const written = (error as { written?: unknown }).written;
+      if (typeof written !== 'number') throw error;
+      delete (error as { written?: unknown }).written;
+      throw new WriteFailure(written, error);
+    }
+  }
+
+  clear(): void {
+    this.#native.clear();
+  }
+}
+
+export class JsRecordBuffer implements RecordBuffer {
+  #lines: string[] = [];
+  /** Each pending line's end, in bytes from the first. */
+  #ends: number[] = [];
+
+  get bytes(): number {
+    return this.#ends.length === 0 ? 0 : this.#ends[this.#ends.length - 1]!;
+  }
+
+  get count(): number {
+    return this.#lines.length;
+  }
+
+  push(seq: number, prev: string, type: RecordType, key: SigningKey | null, dataJson: string): string {
+    const { line, hash } = encodeRecordJs({ seq, ts: timestamp(), prev, type, keyId: key?.id ?? null, dataJson }, key);
+    this.#ends.push(this.bytes + Buffer.byteLength(line));
+    this.#lines.push(line);
+    return hash;
+  }
+
+  pop(): void {
+    this.#lines.pop();
+    this.#ends.pop();
+  }
+
+  fold(range: CompactRange): void {
+    if (this.#lines.length > 0) range.appendRecordLines(this.#joined());
+  }
+
+  wholeLines(bytes: number): number {
+    let count = 0;
+    while (count < this.#ends.length && this.#ends[count]! <= bytes) count += 1;
+    return count;
+  }
+
+  write(fd: number): void {
+    const bytes = this.#joined();
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+    } catch (error) {
+      throw new WriteFailure(done, error);
+    }
+    this.clear();
+  }
+
+  clear(): void {
+    this.#lines = [];
+    this.#ends = [];
+  }
+
+  #joined(): Buffer {
+    return Buffer.from(this.#lines.length === 1 ? this.#lines[0]! : this.#lines.join(''));
+  }
+}

@@ -1,0 +1,289 @@
+// RecordBuffer: the writer's pending records, encoded, chained and signed straight into native memory
+// and written from there with write(2), so that a record costs no JavaScript string of its line, no
+// UTF-8 conversion of it and no garbage; its hash is all that comes back. lib/log/record-buffer.ts
+// holds the JavaScript twin (the fallback, and the reference it is tested against).
+#include "record_buffer.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#ifdef _WIN32
+#include <io.h>
+#else
+#include <unistd.h>
+#endif
+
+#include "engine.h"
+#include "engine_napi.h"
+#include "errors.h"
+
+namespace fsao {
+namespace {
+
+constexpr size_t kHashHexBytes = 64;
+constexpr size_t kTimestampBytes = 24;  // 2026-11-23T10:00:00.000Z
+
+// The time as Date.prototype.toISOString() writes it (years 0-9999), formatted once a millisecond.
+class Clock {
+ public:
+  Text Now() {
+    struct timespec now;
+    timespec_get(&now, TIME_UTC);
+    const int64_t ms = static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+    if (ms != last_ms_) Format(ms);
+    return {text_, kTimestampBytes};
+  }
+
+ private:
+  void Format(int64_t ms) {
+    last_ms_ = ms;
+    const time_t seconds = static_cast<time_t>(ms / 1000);
+    struct tm parts;
+#ifdef _WIN32
+    gmtime_s(&parts, &seconds);
+#else
+    gmtime_r(&seconds, &parts);
+#endif
+    char* at = text_;
+    Digits(parts.tm_year + 1900, 4, &at);
+    *at++ = '-';
+    Digits(parts.tm_mon + 1, 2, &at);
+    *at++ = '-';
+    Digits(parts.tm_mday, 2, &at);
+    *at++ = 'T';
+    Digits(parts.tm_hour, 2, &at);
+    *at++ = ':';
+    Digits(parts.tm_min, 2, &at);
+    *at++ = ':';
+    Digits(parts.tm_sec, 2, &at);
+    *at++ = '.';
+    Digits(static_cast<int>(ms % 1000), 3, &at);
+    *at = 'Z';
+  }
+
+  // `width` decimal digits of `value` (0 <= value < 10^width), zero-padded.
+  static void Digits(int value, int width, char** at) {
+    for (int i = width - 1; i >= 0; --i) {
+      (*at)[i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+    *at += width;
+  }
+
+  int64_t last_ms_ = -1;
+  char text_[kTimestampBytes + 1] = {0};
+};
+
+// A string argument's UTF-8 bytes into `scratch` (reused), written once, as Node writes it (a lone
+// surrogate becomes U+FFFD, as in Buffer.from): the UTF-16 length bounds the UTF-8 length at three bytes
+// a unit. False when the value is not a string.
+bool Utf8Of(napi_env env, napi_value value, std::vector<char>* scratch, Text* out) {
+  size_t units = 0;
+  if (napi_get_value_string_utf16(env, value, nullptr, 0, &units) != napi_ok) return false;
+  if (scratch->size() < 3 * units + 1) scratch->resize(3 * units + 1);
+  size_t written = 0;
+  if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &written) != napi_ok) return false;
+  *out = {scratch->data(), written};
+  return true;
+}
+
+int WriteSome(int fd, const char* bytes, size_t length, size_t* written) {
+#ifdef _WIN32
+  const unsigned int chunk = length > (1u << 30) ? (1u << 30) : static_cast<unsigned int>(length);
+  const int result = _write(fd, bytes, chunk);
+#else
+  const ssize_t result = write(fd, bytes, length);
+#endif
+  if (result < 0) return errno;
+  *written = static_cast<size_t>(result);
+  return 0;
+}
+
+class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RecordBuffer",
+                       {InstanceMethod<&RecordBuffer::Push>("push"), InstanceMethod<&RecordBuffer::Write>("write"),
+                        InstanceMethod<&RecordBuffer::Fold>("fold"), InstanceMethod<&RecordBuffer::Copy>("copy"),
+                        InstanceMethod<&RecordBuffer::WholeLines>("wholeLines"),
+                        InstanceMethod<&RecordBuffer::Truncate>("truncate"), InstanceMethod<&RecordBuffer::Clear>("clear")});
+  }
+
+  // new RecordBuffer(state: Int32Array(2), fixedTimestamp: string | null): state[0] is kept equal to the
+  // pending bytes and state[1] to the pending records, so that JavaScript reads them without a call.
+  explicit RecordBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RecordBuffer>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        info[0].As<Napi::Int32Array>().ElementLength() < 2 || !(info[1].IsString() || info[1].IsNull())) {
+      throw Napi::TypeError::New(env, "new RecordBuffer(state: Int32Array(2), fixedTimestamp: string | null)");
+    }
+    state_ref_ = Napi::Persistent(info[0].As<Napi::Int32Array>());
+    state_ = info[0].As<Napi::Int32Array>().Data();
+    if (info[1].IsString()) {
+      fixed_timestamp_ = info[1].As<Napi::String>().Utf8Value();
+      if (fixed_timestamp_.size() != kTimestampBytes) throw Napi::RangeError::New(env, "fixedTimestamp must be 24 characters");
+    }
+    Publish();
+  }
+
+ private:
+  // push(seq, prev, type | null, keyId | null, dataJson, key | null) -> the record's hash (64 hex): the
+  // record after `prev`, stamped now, appended to the pending bytes exactly as encodeRecord writes it.
+  Napi::Value Push(const Napi::CallbackInfo& info) {
+    static const char kUsage[] = "push(seq, prev, type, keyId, dataJson, key)";
+    Napi::Env env = info.Env();
+    double seq = 0;
+    if (info.Length() < 6 || napi_get_value_double(env, info[0], &seq) != napi_ok) throw Napi::TypeError::New(env, kUsage);
+    if (!(seq >= 0 && seq <= 9007199254740991.0) || std::floor(seq) != seq) {
+      throw Napi::RangeError::New(env, "push: seq must be a safe integer >= 0");
+    }
+    napi_valuetype type_type;
+    napi_valuetype key_type;
+    if (napi_typeof(env, info[2], &type_type) != napi_ok || napi_typeof(env, info[5], &key_type) != napi_ok) {
+      throw Napi::TypeError::New(env, kUsage);
+    }
+    const HmacKey* key = nullptr;
+    if (key_type != napi_null) {
+      key = HmacKeyOf(env, info[5]);
+      if (key == nullptr) throw Napi::TypeError::New(env, "push: key must come from hmacKey() or be null");
+    }
+    RecordInput record;
+    record.seq = static_cast<uint64_t>(seq);
+    record.key = key;
+    if (!Utf8Of(env, info[1], &prev_, &record.prev) || !Utf8Of(env, info[4], &data_, &record.data_json)) {
+      throw Napi::TypeError::New(env, kUsage);
+    }
+    record.type = {nullptr, 0};
+    if (type_type != napi_null && !Utf8Of(env, info[2], &type_, &record.type)) throw Napi::TypeError::New(env, kUsage);
+    record.key_id = {nullptr, 0};
+    if (key != nullptr && !Utf8Of(env, info[3], &key_id_, &record.key_id)) throw Napi::TypeError::New(env, kUsage);
+    record.ts = fixed_timestamp_.empty() ? clock_.Now() : Text{fixed_timestamp_.data(), fixed_timestamp_.size()};
+
+    const size_t start = pending_.size();
+    if (start > (1u << 30)) throw Napi::RangeError::New(env, "push: more than 1 GiB pending; write it first");
+    EncodeRecord(record, &pending_);
+    ends_.push_back(pending_.size());
+    Publish();
+    napi_value hash;
+    napi_create_string_latin1(env, pending_.data() + pending_.size() - 3 - kHashHexBytes, kHashHexBytes, &hash);
+    return Napi::Value(env, hash);
+  }
+
+  // write(fd): writes every pending byte (looping over short writes and EINTR), then forgets them. A
+  // failure throws a Node-style system error whose `written` says how many bytes reached the file; the
+  // bytes are kept until clear().
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "write(fd)");
+    const int fd = info[0].As<Napi::Number>().Int32Value();
+    size_t done = 0;
+    while (done < pending_.size()) {
+      size_t written = 0;
+      const int error = WriteSome(fd, pending_.data() + done, pending_.size() - done, &written);
+      if (error == EINTR) continue;
+      if (error != 0) {
+        OsResult result;
+        result.error = error;
+        result.syscall = "write";
+        Napi::Error failure = MakeSystemError(env, result);
+        failure.Value().Set("written", Napi::Number::New(env, static_cast<double>(done)));
+        throw failure;
+      }
+      done += written;
+    }
+    ForgetPending();
+    return env.Undefined();
+  }
+
+  // fold(stack: Int32Array, size) -> the new size: the pending records folded into a compact range
+  // (FoldRecordLines), before they are written: the caller folds once the write succeeded.
+  Napi::Value Fold(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        !info[1].IsNumber()) {
+      throw Napi::TypeError::New(env, "fold(stack, size)");
+    }
+    Napi::Int32Array stack = info[0].As<Napi::Int32Array>();
+    const double size = info[1].As<Napi::Number>().DoubleValue();
+    if (!(size >= 0 && size + static_cast<double>(ends_.size()) <= 9007199254740991.0) || std::floor(size) != size) {
+      throw Napi::RangeError::New(env, "fold: bad size");
+    }
+    const uint64_t whole = static_cast<uint64_t>(size);
+    size_t bits = 0;
+    for (uint64_t rest = whole + ends_.size(); rest != 0; rest >>= 1) bits += 1;
+    if (stack.ElementLength() / 8 < bits + 1) throw Napi::RangeError::New(env, "fold: the stack is too small");
+    const uint64_t next = FoldRecordLines(stack.Data(), whole, reinterpret_cast<const unsigned char*>(pending_.data()), pending_.size());
+    return Napi::Number::New(env, static_cast<double>(next));
+  }
+
+  // copy() -> a Buffer of the pending bytes (for tests, and the rare caller that needs them).
+  Napi::Value Copy(const Napi::CallbackInfo& info) { return Napi::Buffer<char>::Copy(info.Env(), pending_.data(), pending_.size()); }
+
+  // wholeLines(bytes) -> how many pending records lie whole in their first `bytes` bytes.
+  Napi::Value WholeLines(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "wholeLines(bytes)");
+    const double bytes = info[0].As<Napi::Number>().DoubleValue();
+    size_t count = 0;
+    while (count < ends_.size() && static_cast<double>(ends_[count]) <= bytes) count += 1;
+    return Napi::Number::New(env, static_cast<double>(count));
+  }
+
+  // truncate(bytes, records): takes back the records pushed after the first `records`, which must end
+  // at `bytes` (the pending size before them).
+  Napi::Value Truncate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "truncate(bytes, records)");
+    const double bytes = info[0].As<Napi::Number>().DoubleValue();
+    const double records = info[1].As<Napi::Number>().DoubleValue();
+    const bool at_a_record = records == 0 ? bytes == 0
+                                          : records >= 1 && records <= static_cast<double>(ends_.size()) && std::floor(records) == records &&
+                                                static_cast<double>(ends_[static_cast<size_t>(records) - 1]) == bytes;
+    if (!at_a_record) throw Napi::RangeError::New(env, "truncate: not the end of a pending record");
+    pending_.resize(static_cast<size_t>(bytes));
+    ends_.resize(static_cast<size_t>(records));
+    Publish();
+    return env.Undefined();
+  }
+
+  Napi::Value Clear(const Napi::CallbackInfo& info) {
+    ForgetPending();
+    return info.Env().Undefined();
+  }
+
+  void ForgetPending() {
+    pending_.clear();
+    ends_.clear();
+    // One huge record must not pin its size for the writer's life.
+    if (pending_.capacity() > (8u << 20)) std::string().swap(pending_);
+    if (data_.size() > (1u << 22)) std::vector<char>().swap(data_);
+    Publish();
+  }
+
+  void Publish() {
+    state_[0] = static_cast<int32_t>(pending_.size());
+    state_[1] = static_cast<int32_t>(ends_.size());
+  }
+
+  std::string pending_;
+  std::vector<size_t> ends_;
+  Napi::Reference<Napi::Int32Array> state_ref_;
+  int32_t* state_ = nullptr;
+  std::string fixed_timestamp_;
+  Clock clock_;
+  // Reused for the arguments' bytes.
+  std::vector<char> prev_;
+  std::vector<char> data_;
+  std::vector<char> type_;
+  std::vector<char> key_id_;
+};
+
+}  // namespace
+
+void RegisterRecordBuffer(Napi::Env env, Napi::Object exports) { exports.Set("RecordBuffer", RecordBuffer::Define(env)); }
+
+}  // namespace fsao
