@@ -76,7 +76,7 @@ export type FoldRecordLines = (stack: Int32Array, size: number, bytes: Uint8Arra
  * hash; `state` is kept equal to [pending bytes, pending records].
  */
 export interface NativeRecordBuffer {
-  push(seq: number, prev: string, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null): string;
+  push(seq: number, prev: string | null, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null): string;
   /** Takes back the records after the first `records`, which end at `bytes`. */
   truncate(bytes: number, records: number): void;
   /** Folds the pending records into a compact range's stack (as foldRecordLines); returns the new size. */

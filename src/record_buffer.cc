@@ -78,15 +78,21 @@ class Clock {
   char text_[kTimestampBytes + 1] = {0};
 };
 
-// A string argument's UTF-8 bytes into `scratch` (reused), written once, as Node writes it (a lone
-// surrogate becomes U+FFFD, as in Buffer.from): the UTF-16 length bounds the UTF-8 length at three bytes
-// a unit. False when the value is not a string.
+// A string argument's UTF-8 bytes into `scratch` (reused), as Node writes them (a lone surrogate becomes
+// U+FFFD, as in Buffer.from). Most strings fit the scratch as it is, and are read with one call; a
+// string that may not have fit (V8 stops short of a character that does not) is measured by its UTF-16
+// length, which bounds its UTF-8 length at three bytes a unit, and read again. False for a non-string.
 bool Utf8Of(napi_env env, napi_value value, std::vector<char>* scratch, Text* out) {
-  size_t units = 0;
-  if (napi_get_value_string_utf16(env, value, nullptr, 0, &units) != napi_ok) return false;
-  if (scratch->size() < 3 * units + 1) scratch->resize(3 * units + 1);
+  constexpr size_t kLongestCharacter = 4;
+  if (scratch->size() < 1024) scratch->resize(1024);
   size_t written = 0;
   if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &written) != napi_ok) return false;
+  if (written + kLongestCharacter >= scratch->size()) {
+    size_t units = 0;
+    if (napi_get_value_string_utf16(env, value, nullptr, 0, &units) != napi_ok) return false;
+    if (scratch->size() < 3 * units + 1) scratch->resize(3 * units + 1);
+    if (napi_get_value_string_utf8(env, value, scratch->data(), scratch->size(), &written) != napi_ok) return false;
+  }
   *out = {scratch->data(), written};
   return true;
 }
@@ -131,8 +137,10 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
   }
 
  private:
-  // push(seq, prev, type | null, keyId | null, dataJson, key | null) -> the record's hash (64 hex): the
-  // record after `prev`, stamped now, appended to the pending bytes exactly as encodeRecord writes it.
+  // push(seq, prev | null, type | null, keyId | null, dataJson, key | null) -> the record's hash (64 hex):
+  // the record after `prev`, stamped now, appended to the pending bytes exactly as encodeRecord writes
+  // it. A null prev is the hash of the record pushed last (written since or not): the writer passes the
+  // head only when it did not come from here.
   Napi::Value Push(const Napi::CallbackInfo& info) {
     static const char kUsage[] = "push(seq, prev, type, keyId, dataJson, key)";
     Napi::Env env = info.Env();
@@ -154,9 +162,15 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     RecordInput record;
     record.seq = static_cast<uint64_t>(seq);
     record.key = key;
-    if (!Utf8Of(env, info[1], &prev_, &record.prev) || !Utf8Of(env, info[4], &data_, &record.data_json)) {
+    napi_valuetype prev_type;
+    if (napi_typeof(env, info[1], &prev_type) != napi_ok) throw Napi::TypeError::New(env, kUsage);
+    if (prev_type == napi_null) {
+      if (!has_last_hash_) throw Napi::Error::New(env, "push: no record was pushed to continue from; pass prev");
+      record.prev = {last_hash_, kHashHexBytes};
+    } else if (!Utf8Of(env, info[1], &prev_, &record.prev)) {
       throw Napi::TypeError::New(env, kUsage);
     }
+    if (!Utf8Of(env, info[4], &data_, &record.data_json)) throw Napi::TypeError::New(env, kUsage);
     record.type = {nullptr, 0};
     if (type_type != napi_null && !Utf8Of(env, info[2], &type_, &record.type)) throw Napi::TypeError::New(env, kUsage);
     record.key_id = {nullptr, 0};
@@ -168,8 +182,10 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     EncodeRecord(record, &pending_);
     ends_.push_back(pending_.size());
     Publish();
+    std::memcpy(last_hash_, pending_.data() + pending_.size() - 3 - kHashHexBytes, kHashHexBytes);
+    has_last_hash_ = true;
     napi_value hash;
-    napi_create_string_latin1(env, pending_.data() + pending_.size() - 3 - kHashHexBytes, kHashHexBytes, &hash);
+    napi_create_string_latin1(env, last_hash_, kHashHexBytes, &hash);
     return Napi::Value(env, hash);
   }
 
@@ -246,6 +262,8 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     if (!at_a_record) throw Napi::RangeError::New(env, "truncate: not the end of a pending record");
     pending_.resize(static_cast<size_t>(bytes));
     ends_.resize(static_cast<size_t>(records));
+    // The chain goes on from what the caller passes next.
+    has_last_hash_ = false;
     Publish();
     return env.Undefined();
   }
@@ -274,6 +292,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
   Napi::Reference<Napi::Int32Array> state_ref_;
   int32_t* state_ = nullptr;
   std::string fixed_timestamp_;
+  // The hash of the record pushed last: what a push with a null prev continues from.
+  char last_hash_[kHashHexBytes] = {0};
+  bool has_last_hash_ = false;
   Clock clock_;
   // Reused for the arguments' bytes.
   std::vector<char> prev_;

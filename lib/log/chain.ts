@@ -10,6 +10,9 @@ export interface EncodedRecord {
 
 export class Chain {
   #head: Head | null = null;
+  /** The head last pushed into a record buffer, and that buffer. */
+  #pushed: Head | null = null;
+  #pushedTo: RecordBuffer | null = null;
 
   /** The last record encoded or read back: { seq, hash }, or null for an empty log. */
   get head(): Head | null {
@@ -32,9 +35,14 @@ export class Chain {
 
   /** Encodes the next data record into `records` (written with the others there) and makes it the head. */
   push(records: RecordBuffer, dataJson: string, key: SigningKey | null): Head {
-    const seq = (this.#head?.seq ?? 0) + 1;
-    const hash = records.push(seq, this.#head?.hash ?? GENESIS, 'data', key, dataJson);
+    const head = this.#head;
+    const seq = (head?.seq ?? 0) + 1;
+    // A head that is the record `records` took last needs no passing back: the buffer chains from it.
+    const continues = head !== null && head === this.#pushed && records === this.#pushedTo;
+    const hash = records.push(seq, continues ? null : (head?.hash ?? GENESIS), 'data', key, dataJson);
     this.#head = { seq, hash };
+    this.#pushed = this.#head;
+    this.#pushedTo = records;
     return this.#head;
   }
 }

@@ -35,8 +35,11 @@ export interface RecordBuffer {
   readonly bytes: number;
   /** The pending records. */
   readonly count: number;
-  /** Encodes the record after `prev`, stamped now, into the pending bytes; returns its hash. */
-  push(seq: number, prev: string, type: RecordType, key: SigningKey | null, dataJson: string): string;
+  /**
+   * Encodes the record after `prev`, stamped now, into the pending bytes; returns its hash. A null prev
+   * is the hash this buffer returned last (a pop() forgets it).
+   */
+  push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string;
   /** Takes back the last record pushed (one only). */
   pop(): void;
   /** Folds the pending records into a compact range (before writing them: a failed write invalidates the range). */
@@ -75,7 +78,7 @@ class NativeRecords implements RecordBuffer {
     return this.#state[1]!;
   }
 
-  push(seq: number, prev: string, type: RecordType, key: SigningKey | null, dataJson: string): string {
+  push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string {
     this.#lastBytes = this.#state[0]!;
     if (key === null) return this.#native.push(seq, prev, type === 'data' ? null : type, null, dataJson, null);
     return this.#native.push(seq, prev, type === 'data' ? null : type, key.id, dataJson, nativeKeyHandle(key));
@@ -111,6 +114,7 @@ class NativeRecords implements RecordBuffer {
 
 export class JsRecordBuffer implements RecordBuffer {
   #lines: string[] = [];
+  #lastHash: string | null = null;
   /** Each pending line's end, in bytes from the first. */
   #ends: number[] = [];
 
@@ -122,16 +126,20 @@ export class JsRecordBuffer implements RecordBuffer {
     return this.#lines.length;
   }
 
-  push(seq: number, prev: string, type: RecordType, key: SigningKey | null, dataJson: string): string {
-    const { line, hash } = encodeRecordJs({ seq, ts: timestamp(), prev, type, keyId: key?.id ?? null, dataJson }, key);
+  push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string {
+    const after = prev ?? this.#lastHash;
+    if (after === null) throw new Error('push: no record was pushed to continue from; pass prev');
+    const { line, hash } = encodeRecordJs({ seq, ts: timestamp(), prev: after, type, keyId: key?.id ?? null, dataJson }, key);
     this.#ends.push(this.bytes + Buffer.byteLength(line));
     this.#lines.push(line);
+    this.#lastHash = hash;
     return hash;
   }
 
   pop(): void {
     this.#lines.pop();
     this.#ends.pop();
+    this.#lastHash = null;
   }
 
   fold(range: CompactRange): void {
