@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "fs_append_only",
-      "sources": ["src/addon.cc", "src/engine.cc", "src/engine_napi.cc", "src/errors.cc", "src/proc_parse.cc", "src/record_buffer.cc", "src/scan.cc", "src/scan_napi.cc"],
+      "sources": ["src/addon.cc", "src/background_writer.cc", "src/engine.cc", "src/engine_napi.cc", "src/errors.cc", "src/proc_parse.cc", "src/record_buffer.cc", "src/scan.cc", "src/scan_napi.cc"],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],

@@ -81,10 +81,15 @@ export interface NativeRecordBuffer {
   truncate(bytes: number, records: number): void;
   /** Folds the pending records into a compact range's stack (as foldRecordLines); returns the new size. */
   fold(stack: Int32Array, size: number): number;
+  /** How many records of the last write lie whole in its first `bytes` bytes. */
   wholeLines(bytes: number): number;
   /** A copy of the pending bytes. */
   copy(): Buffer;
-  /** Writes every pending byte and forgets them; a failure is a system error with `written` bytes. */
+  /** Hands every pending byte to the background writer and starts an empty pending buffer. */
+  startWrite(fd: number): void;
+  /** Waits for that write; a failure is a system error with `written` bytes. */
+  settle(): void;
+  /** startWrite() and settle(). */
   write(fd: number): void;
   clear(): void;
 }

@@ -8,15 +8,11 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
-#ifdef _WIN32
-#include <io.h>
-#else
-#include <unistd.h>
-#endif
-
+#include "background_writer.h"
 #include "engine.h"
 #include "engine_napi.h"
 #include "errors.h"
@@ -97,23 +93,12 @@ bool Utf8Of(napi_env env, napi_value value, std::vector<char>* scratch, Text* ou
   return true;
 }
 
-int WriteSome(int fd, const char* bytes, size_t length, size_t* written) {
-#ifdef _WIN32
-  const unsigned int chunk = length > (1u << 30) ? (1u << 30) : static_cast<unsigned int>(length);
-  const int result = _write(fd, bytes, chunk);
-#else
-  const ssize_t result = write(fd, bytes, length);
-#endif
-  if (result < 0) return errno;
-  *written = static_cast<size_t>(result);
-  return 0;
-}
-
 class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "RecordBuffer",
                        {InstanceMethod<&RecordBuffer::Push>("push"), InstanceMethod<&RecordBuffer::Write>("write"),
+                        InstanceMethod<&RecordBuffer::StartWrite>("startWrite"), InstanceMethod<&RecordBuffer::Settle>("settle"),
                         InstanceMethod<&RecordBuffer::Fold>("fold"), InstanceMethod<&RecordBuffer::Copy>("copy"),
                         InstanceMethod<&RecordBuffer::WholeLines>("wholeLines"),
                         InstanceMethod<&RecordBuffer::Truncate>("truncate"), InstanceMethod<&RecordBuffer::Clear>("clear")});
@@ -189,30 +174,50 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     return Napi::Value(env, hash);
   }
 
-  // write(fd): writes every pending byte (looping over short writes and EINTR), then forgets them. A
-  // failure throws a Node-style system error whose `written` says how many bytes reached the file; the
-  // bytes are kept until clear().
-  Napi::Value Write(const Napi::CallbackInfo& info) {
+  // startWrite(fd): hands every pending byte to the background writer (written on this thread when no
+  // thread can be had) and starts an empty pending buffer. One write at a time: the last one must be
+  // settled first.
+  Napi::Value StartWrite(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "write(fd)");
-    const int fd = info[0].As<Napi::Number>().Int32Value();
-    size_t done = 0;
-    while (done < pending_.size()) {
-      size_t written = 0;
-      const int error = WriteSome(fd, pending_.data() + done, pending_.size() - done, &written);
-      if (error == EINTR) continue;
-      if (error != 0) {
-        OsResult result;
-        result.error = error;
-        result.syscall = "write";
-        Napi::Error failure = MakeSystemError(env, result);
-        failure.Value().Set("written", Napi::Number::New(env, static_cast<double>(done)));
-        throw failure;
-      }
-      done += written;
-    }
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "startWrite(fd)");
+    if (writing_ != nullptr) throw Napi::Error::New(env, "startWrite: the last write is not settled");
+    auto job = std::make_shared<WriteJob>();
+    job->fd = info[0].As<Napi::Number>().Int32Value();
+    job->bytes.swap(pending_);
+    written_ends_.swap(ends_);
     ForgetPending();
+    BackgroundWriter* writer = env.GetInstanceData<BackgroundWriter>();
+    if (writer == nullptr || !writer->Submit(job)) {
+      WriteJobNow(job.get());
+      job->done = true;
+    }
+    writing_ = job;
     return env.Undefined();
+  }
+
+  // settle(): waits for the write startWrite began. A failure throws a Node-style system error whose
+  // `written` says how many bytes reached the file (wholeLines() then counts the records among them).
+  Napi::Value Settle(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::shared_ptr<WriteJob> job = std::move(writing_);
+    writing_ = nullptr;
+    if (job == nullptr) return env.Undefined();
+    if (!job->done) env.GetInstanceData<BackgroundWriter>()->Wait(job);
+    if (job->error != 0) {
+      OsResult result;
+      result.error = job->error;
+      result.syscall = "write";
+      Napi::Error failure = MakeSystemError(env, result);
+      failure.Value().Set("written", Napi::Number::New(env, static_cast<double>(job->written)));
+      throw failure;
+    }
+    return env.Undefined();
+  }
+
+  // write(fd): startWrite and settle.
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    StartWrite(info);
+    return Settle(info);
   }
 
   // fold(stack: Int32Array, size) -> the new size: the pending records folded into a compact range
@@ -239,13 +244,13 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
   // copy() -> a Buffer of the pending bytes (for tests, and the rare caller that needs them).
   Napi::Value Copy(const Napi::CallbackInfo& info) { return Napi::Buffer<char>::Copy(info.Env(), pending_.data(), pending_.size()); }
 
-  // wholeLines(bytes) -> how many pending records lie whole in their first `bytes` bytes.
+  // wholeLines(bytes) -> how many records of the last write lie whole in its first `bytes` bytes.
   Napi::Value WholeLines(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "wholeLines(bytes)");
     const double bytes = info[0].As<Napi::Number>().DoubleValue();
     size_t count = 0;
-    while (count < ends_.size() && static_cast<double>(ends_[count]) <= bytes) count += 1;
+    while (count < written_ends_.size() && static_cast<double>(written_ends_[count]) <= bytes) count += 1;
     return Napi::Number::New(env, static_cast<double>(count));
   }
 
@@ -289,6 +294,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
 
   std::string pending_;
   std::vector<size_t> ends_;
+  // The last write: the lines' ends, and the job until settled.
+  std::vector<size_t> written_ends_;
+  std::shared_ptr<WriteJob> writing_;
   Napi::Reference<Napi::Int32Array> state_ref_;
   int32_t* state_ = nullptr;
   std::string fixed_timestamp_;
@@ -305,6 +313,11 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
 
 }  // namespace
 
-void RegisterRecordBuffer(Napi::Env env, Napi::Object exports) { exports.Set("RecordBuffer", RecordBuffer::Define(env)); }
+void RegisterRecordBuffer(Napi::Env env, Napi::Object exports) {
+  // One writer thread for every log of this JavaScript environment; it finishes its jobs when the
+  // environment goes.
+  env.SetInstanceData<BackgroundWriter>(new BackgroundWriter);
+  exports.Set("RecordBuffer", RecordBuffer::Define(env));
+}
 
 }  // namespace fsao

@@ -27,6 +27,8 @@ export class Batch {
   /** The records' bytes, encoded as they were chained. */
   readonly records: RecordBuffer = createRecordBuffer();
   #entries: Entry[] = [];
+  /** The entries of the write started and not settled yet. */
+  #writing: Entry[] = [];
 
   /** Adds the record just pushed into `records`, and who waits for it. */
   add(head: Head, owner: Owner, waiter: Waiter | null): void {
@@ -37,30 +39,49 @@ export class Batch {
     return this.#entries.length === 0;
   }
 
+  /** True from start() until finish(). */
+  get writing(): boolean {
+    return this.#writing.length > 0;
+  }
+
   /** The buffered records' length in bytes: it bounds memory, and counts toward a segment's size. */
   get bytes(): number {
     return this.records.bytes;
   }
 
-  /**
-   * Writes the records in one write. `syncing` holds the waiters whose record reached the file and that
-   * still wait for fdatasync; the other written ones are resolved. On failure, only the records that
-   * did not reach the file whole are rejected (with the explained cause) or, when already acknowledged,
-   * reported to their owner; `failure` tells the caller to catch up with what the file holds.
-   */
+  /** start() and finish(): the records written in one write, settled before returning. */
   write(file: LogFile, explain: (cause: unknown) => unknown): { syncing: Waiter[]; failure: WriteFailure | null } {
-    const entries = this.#entries;
+    this.start(file);
+    return this.finish(file, explain);
+  }
+
+  /**
+   * Starts writing the buffered records in one write (on the addon's background thread, when it has
+   * one), while more are added. The last write must be finished first.
+   */
+  start(file: LogFile): void {
+    if (this.#entries.length === 0) return;
+    this.#writing = this.#entries;
     this.#entries = [];
+    file.startRecords(this.records);
+  }
+
+  /**
+   * Waits for the write start() began. `syncing` holds the waiters whose record reached the file and
+   * that still wait for fdatasync; the other written ones are resolved. On failure, only the records
+   * that did not reach the file whole are rejected (with the explained cause) or, when already
+   * acknowledged, reported to their owner; `failure` tells the caller to discard() what was added since
+   * and catch up with what the file holds.
+   */
+  finish(file: LogFile, explain: (cause: unknown) => unknown): { syncing: Waiter[]; failure: WriteFailure | null } {
+    const entries = this.#writing;
+    this.#writing = [];
     if (entries.length === 0) return { syncing: [], failure: null };
     try {
-      file.writeRecords(this.records);
+      file.settleRecords(this.records);
     } catch (error) {
-      if (!(error instanceof WriteFailure)) {
-        this.records.clear();
-        throw error;
-      }
+      if (!(error instanceof WriteFailure)) throw error;
       const kept = this.records.wholeLines(error.written);
-      this.records.clear();
       const explained = explain(error.cause);
       for (const entry of entries.slice(kept)) {
         if (entry.waiter !== null) entry.waiter.reject(explained);
@@ -69,6 +90,19 @@ export class Batch {
       return { syncing: settleWritten(entries.slice(0, kept)), failure: error };
     }
     return { syncing: settleWritten(entries), failure: null };
+  }
+
+  /**
+   * Drops the records added since a write that failed: they chain on records the file does not hold,
+   * so none of them is written. Each is rejected, or reported to its owner when already acknowledged.
+   */
+  discard(failure: WriteFailure, explained: unknown): void {
+    for (const entry of this.#entries) {
+      if (entry.waiter !== null) entry.waiter.reject(explained);
+      else entry.owner.noteLost(entry.head.seq, failure.cause);
+    }
+    this.#entries = [];
+    this.records.clear();
   }
 }
 

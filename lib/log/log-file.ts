@@ -147,16 +147,27 @@ export class LogFile {
 
   /** Writes the records pending in `records` (looping over short writes); a failure part-way is a WriteFailure. */
   writeRecords(records: RecordBuffer): void {
+    this.startRecords(records);
+    this.settleRecords(records);
+  }
+
+  /** Starts writing the records pending in `records`; settleRecords() waits for it. */
+  startRecords(records: RecordBuffer): void {
     const bytes = records.bytes;
     this.observer?.writing(records);
+    records.startWrite(this.fd);
+    this.end += bytes;
+  }
+
+  /** Waits for the write startRecords() began; a failure part-way is a WriteFailure. */
+  settleRecords(records: RecordBuffer): void {
     try {
-      records.write(this.fd);
+      records.settle();
     } catch (error) {
       this.end = -1;
       this.observer?.failed();
       throw error;
     }
-    this.end += bytes;
   }
 
   /** Removes the file at `target` if it is still this file and still empty (open() failed after creating it). */

@@ -44,12 +44,16 @@ export interface RecordBuffer {
   pop(): void;
   /** Folds the pending records into a compact range (before writing them: a failed write invalidates the range). */
   fold(range: CompactRange): void;
-  /** How many pending records lie whole within their first `bytes` bytes. */
+  /** How many records of the last write lie whole within its first `bytes` bytes (after a WriteFailure). */
   wholeLines(bytes: number): number;
   /**
-   * Writes every pending byte to `fd` and forgets them. A WriteFailure says how many reached the file;
-   * the bytes are then kept until clear().
+   * Starts writing every pending byte to `fd` (the addon writes on its background thread, while the
+   * next records are encoded) and starts an empty pending buffer. One write at a time: settle() first.
    */
+  startWrite(fd: number): void;
+  /** Waits for the write startWrite() began; a WriteFailure says how many bytes reached the file. */
+  settle(): void;
+  /** startWrite() and settle(). */
   write(fd: number): void;
   clear(): void;
 }
@@ -96,15 +100,24 @@ class NativeRecords implements RecordBuffer {
     return this.#native.wholeLines(bytes);
   }
 
-  write(fd: number): void {
+  startWrite(fd: number): void {
+    this.#native.startWrite(fd);
+  }
+
+  settle(): void {
     try {
-      this.#native.write(fd);
+      this.#native.settle();
     } catch (error) {
       const written = (error as { written?: unknown }).written;
       if (typeof written !== 'number') throw error;
       delete (error as { written?: unknown }).written;
       throw new WriteFailure(written, error);
     }
+  }
+
+  write(fd: number): void {
+    this.startWrite(fd);
+    this.settle();
   }
 
   clear(): void {
@@ -117,6 +130,9 @@ export class JsRecordBuffer implements RecordBuffer {
   #lastHash: string | null = null;
   /** Each pending line's end, in bytes from the first. */
   #ends: number[] = [];
+  /** The last write's line ends, and its failure until settled. */
+  #writtenEnds: number[] = [];
+  #failure: WriteFailure | null = null;
 
   get bytes(): number {
     return this.#ends.length === 0 ? 0 : this.#ends[this.#ends.length - 1]!;
@@ -148,19 +164,32 @@ export class JsRecordBuffer implements RecordBuffer {
 
   wholeLines(bytes: number): number {
     let count = 0;
-    while (count < this.#ends.length && this.#ends[count]! <= bytes) count += 1;
+    while (count < this.#writtenEnds.length && this.#writtenEnds[count]! <= bytes) count += 1;
     return count;
   }
 
-  write(fd: number): void {
+  // Written here and now: the failure waits for settle().
+  startWrite(fd: number): void {
     const bytes = this.#joined();
+    this.#writtenEnds = this.#ends;
+    this.clear();
     let done = 0;
     try {
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
     } catch (error) {
-      throw new WriteFailure(done, error);
+      this.#failure = new WriteFailure(done, error);
     }
-    this.clear();
+  }
+
+  settle(): void {
+    const failure = this.#failure;
+    this.#failure = null;
+    if (failure !== null) throw failure;
+  }
+
+  write(fd: number): void {
+    this.startWrite(fd);
+    this.settle();
   }
 
   clear(): void {

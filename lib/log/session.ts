@@ -75,28 +75,47 @@ export class Session {
   /** Adds the record just pushed into `records`. */
   add(head: Head, owner: Owner, waiter: Waiter | null): void {
     this.#batch.add(head, owner, waiter);
-    if (this.#batch.bytes >= BUFFER_BYTES) this.write();
+    if (this.#batch.bytes >= BUFFER_BYTES) this.#writeBehind();
     if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
   }
 
+  // A full buffer is written while the next is encoded: the last write is settled, this one started.
+  #writeBehind(): void {
+    if (this.#settle() === null) this.#batch.start(this.core.file);
+  }
+
   /**
-   * Writes the buffer. A failure rejects (or reports as lost) exactly the records that did not reach
-   * the file, and re-reads the tail, still under the lock, so the chain goes on from what the file
-   * holds. Returns the explained failure, or null.
+   * Settles the write in flight. After a failure, the records encoded since are discarded (they chain on
+   * records the file does not hold) and the tail is re-read, still under the lock, so the chain goes on
+   * from what the file holds. Returns the explained failure, or null.
    */
-  write(): unknown {
-    const { syncing, failure } = this.#batch.write(this.core.file, this.core.explain);
+  #settle(): unknown {
+    if (!this.#batch.writing) return null;
+    const { syncing, failure } = this.#batch.finish(this.core.file, this.core.explain);
     this.#written.push(...syncing);
-    if (failure === null) {
-      this.core.afterWrite(this.#key);
-      return null;
-    }
+    if (failure === null) return null;
+    const explained = this.core.explain(failure);
+    this.#batch.discard(failure, explained);
     try {
       this.core.catchUp(this.#key);
     } catch {
       // reported by the next append
     }
-    return this.core.explain(failure);
+    return explained;
+  }
+
+  /**
+   * Writes everything buffered, and returns once it is written. A failure rejects (or reports as lost)
+   * exactly the records that did not reach the file. Returns the explained failure, or null.
+   */
+  write(): unknown {
+    const failed = this.#settle();
+    if (failed !== null) return failed;
+    this.#batch.start(this.core.file);
+    const failure = this.#settle();
+    // A checkpoint only now: records are written in chain order, none left buffered before it.
+    if (failure === null) this.core.afterWrite(this.#key);
+    return failure;
   }
 
   /** Writes what is buffered, releases the lock, and starts the session's fdatasync. */
