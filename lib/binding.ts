@@ -73,7 +73,7 @@ export type FoldRecordLines = (stack: Int32Array, size: number, bytes: Uint8Arra
 /**
  * The writer's pending records in native memory (src/record_buffer.cc): each push encodes, chains and
  * signs one record as encodeRecord does, stamped with the time (or `fixedTimestamp`), and returns its
- * hash; `state` is kept equal to [pending bytes, pending records].
+ * hash; `state` is kept equal to [pending bytes, pending records, bytes of the last write settled].
  */
 export interface NativeRecordBuffer {
   push(seq: number, prev: string | null, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null): string;
@@ -85,12 +85,19 @@ export interface NativeRecordBuffer {
   wholeLines(bytes: number): number;
   /** A copy of the pending bytes. */
   copy(): Buffer;
-  /** Hands every pending byte to the background writer and starts an empty pending buffer. */
-  startWrite(fd: number): void;
-  /** Waits for that write; a failure is a system error with `written` bytes. */
-  settle(): void;
+  /**
+   * Hands every pending byte to the background writer and starts an empty pending buffer; with `jsons`,
+   * the records seq, seq + 1, ... of that data are encoded there first, chained on `prev` (null: the
+   * record pushed last), signed with `key`.
+   */
+  startWrite(fd: number, seq?: number, prev?: string | null, jsons?: string[], keyId?: string | null, key?: NativeHmacKey | null): void;
+  /**
+   * Waits for that write; returns the hashes of the records encoded from jsons (64 hex digits each). A
+   * failure is a system error with `written` bytes and those `hashes`.
+   */
+  settle(): string;
   /** startWrite() and settle(). */
-  write(fd: number): void;
+  write(fd: number, seq?: number, prev?: string | null, jsons?: string[], keyId?: string | null, key?: NativeHmacKey | null): string;
   clear(): void;
 }
 

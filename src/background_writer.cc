@@ -13,6 +13,7 @@
 namespace fsao {
 
 void WriteJobNow(WriteJob* job) {
+  if (job->prepare) job->prepare(job);
   const char* bytes = job->bytes.data();
   const size_t length = job->bytes.size();
   size_t done = 0;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,13 +17,16 @@ namespace fsao {
 struct WriteJob {
   int fd = -1;
   std::string bytes;
+  // Run on the writer's thread before the write (encoding more records into `bytes`); may be empty.
+  std::function<void(WriteJob*)> prepare;
   // Set by the writer; read once done.
   size_t written = 0;
   int error = 0;  // errno of the write that failed, or 0
   bool done = false;
 };
 
-// Writes every byte of `job->bytes` to its fd on this thread, looping over short writes and EINTR.
+// Prepares the job, then writes every byte of `job->bytes` to its fd on this thread, looping over short
+// writes and EINTR.
 void WriteJobNow(WriteJob* job);
 
 // Runs jobs one after another, in the order given, on one thread started at the first job. Destroying

@@ -122,6 +122,8 @@ HmacKey* NewHmacKey(const unsigned char* secret, size_t length) {
 
 void DeleteHmacKey(HmacKey* key) { delete key; }
 
+HmacKey* CopyHmacKey(const HmacKey* key) { return new HmacKey(*key); }
+
 void HmacSha256(const HmacKey* key, const unsigned char* bytes, size_t length, unsigned char* digest) {
   SHA256_CTX context = key->inner;
   SHA256_Update(&context, bytes, length);

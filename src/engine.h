@@ -15,6 +15,8 @@ struct HmacKey;
 
 HmacKey* NewHmacKey(const unsigned char* secret, size_t length);
 void DeleteHmacKey(HmacKey* key);
+// A copy that lives on its own (for a record encoded on another thread, after the caller let go of its key).
+HmacKey* CopyHmacKey(const HmacKey* key);
 // HMAC-SHA256(key, bytes[0, length)) into digest[0, 32). Safe to call from any thread: the key is only read.
 void HmacSha256(const HmacKey* key, const unsigned char* bytes, size_t length, unsigned char* digest);
 

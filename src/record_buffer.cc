@@ -93,6 +93,43 @@ bool Utf8Of(napi_env env, napi_value value, std::vector<char>* scratch, Text* ou
   return true;
 }
 
+// Records handed over as data only, to be encoded on the writer's thread: what push() would be given.
+struct Staged {
+  uint64_t first_seq = 0;
+  std::string prev;
+  std::string data;  // each record's data JSON, back to back
+  std::vector<size_t> data_ends;
+  std::unique_ptr<HmacKey, void (*)(HmacKey*)> key{nullptr, DeleteHmacKey};
+  std::string key_id;
+  std::string fixed_timestamp;  // empty: the clock
+  // The write's line ends (the pending records' first), and the staged records' hashes, once encoded.
+  std::vector<size_t> ends;
+  std::string hashes;
+};
+
+// Encodes the staged records after the bytes in `out`, each chained on the one before.
+void EncodeStaged(Staged* staged, std::string* out) {
+  thread_local Clock clock;
+  const size_t count = staged->data_ends.size();
+  staged->hashes.reserve(count * kHashHexBytes);
+  const Text ts = staged->fixed_timestamp.empty() ? clock.Now() : Text{staged->fixed_timestamp.data(), staged->fixed_timestamp.size()};
+  size_t data_start = 0;
+  for (size_t i = 0; i < count; ++i) {
+    RecordInput record;
+    record.seq = staged->first_seq + i;
+    record.ts = ts;
+    record.prev = i == 0 ? Text{staged->prev.data(), staged->prev.size()} : Text{staged->hashes.data() + (i - 1) * kHashHexBytes, kHashHexBytes};
+    record.type = {nullptr, 0};
+    record.key_id = {staged->key_id.data(), staged->key_id.size()};
+    record.data_json = {staged->data.data() + data_start, staged->data_ends[i] - data_start};
+    record.key = staged->key.get();
+    EncodeRecord(record, out);
+    staged->ends.push_back(out->size());
+    staged->hashes.append(out->data() + out->size() - 3 - kHashHexBytes, kHashHexBytes);
+    data_start = staged->data_ends[i];
+  }
+}
+
 class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -104,13 +141,14 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
                         InstanceMethod<&RecordBuffer::Truncate>("truncate"), InstanceMethod<&RecordBuffer::Clear>("clear")});
   }
 
-  // new RecordBuffer(state: Int32Array(2), fixedTimestamp: string | null): state[0] is kept equal to the
-  // pending bytes and state[1] to the pending records, so that JavaScript reads them without a call.
+  // new RecordBuffer(state: Int32Array(3), fixedTimestamp: string | null): state[0] is kept equal to the
+  // pending bytes, state[1] to the pending records and state[2] to the bytes of the last write settled,
+  // so that JavaScript reads them without a call.
   explicit RecordBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RecordBuffer>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-        info[0].As<Napi::Int32Array>().ElementLength() < 2 || !(info[1].IsString() || info[1].IsNull())) {
-      throw Napi::TypeError::New(env, "new RecordBuffer(state: Int32Array(2), fixedTimestamp: string | null)");
+        info[0].As<Napi::Int32Array>().ElementLength() < 3 || !(info[1].IsString() || info[1].IsNull())) {
+      throw Napi::TypeError::New(env, "new RecordBuffer(state: Int32Array(3), fixedTimestamp: string | null)");
     }
     state_ref_ = Napi::Persistent(info[0].As<Napi::Int32Array>());
     state_ = info[0].As<Napi::Int32Array>().Data();
@@ -174,17 +212,29 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     return Napi::Value(env, hash);
   }
 
-  // startWrite(fd): hands every pending byte to the background writer (written on this thread when no
-  // thread can be had) and starts an empty pending buffer. One write at a time: the last one must be
-  // settled first.
+  // startWrite(fd[, seq, prev | null, jsons, keyId | null, key | null]): hands every pending byte to the
+  // background writer (written on this thread when no thread can be had) and starts an empty pending
+  // buffer. With `jsons`, the data of records seq, seq + 1, ... are encoded there first, after the
+  // pending bytes: chained from `prev` (null: the record pushed last), stamped and signed as push()
+  // does, so the main thread only hands their data over. One write at a time: settle the last first.
   Napi::Value StartWrite(const Napi::CallbackInfo& info) {
+    static const char kUsage[] = "startWrite(fd[, seq, prev, jsons, keyId, key])";
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "startWrite(fd)");
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, kUsage);
     if (writing_ != nullptr) throw Napi::Error::New(env, "startWrite: the last write is not settled");
+    std::shared_ptr<Staged> staged;
+    if (info.Length() >= 4 && info[3].IsArray()) staged = StagedOf(info);
     auto job = std::make_shared<WriteJob>();
     job->fd = info[0].As<Napi::Number>().Int32Value();
     job->bytes.swap(pending_);
-    written_ends_.swap(ends_);
+    if (staged != nullptr) {
+      staged->ends.swap(ends_);
+      job->prepare = [staged](WriteJob* writing) { EncodeStaged(staged.get(), &writing->bytes); };
+      // Known again once settled.
+      has_last_hash_ = false;
+    } else {
+      written_ends_.swap(ends_);
+    }
     ForgetPending();
     BackgroundWriter* writer = env.GetInstanceData<BackgroundWriter>();
     if (writer == nullptr || !writer->Submit(job)) {
@@ -192,32 +242,93 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
       job->done = true;
     }
     writing_ = job;
+    writing_staged_ = staged;
     return env.Undefined();
   }
 
-  // settle(): waits for the write startWrite began. A failure throws a Node-style system error whose
-  // `written` says how many bytes reached the file (wholeLines() then counts the records among them).
+  // settle() -> the hashes (64 hex each, back to back) of the records startWrite encoded from jsons, or
+  // "": waits for the write startWrite began. A failure throws a Node-style system error whose `written`
+  // says how many bytes reached the file (wholeLines() then counts the records among them) and whose
+  // `hashes` are those of the records encoded.
   Napi::Value Settle(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::shared_ptr<WriteJob> job = std::move(writing_);
+    std::shared_ptr<Staged> staged = std::move(writing_staged_);
     writing_ = nullptr;
-    if (job == nullptr) return env.Undefined();
+    writing_staged_ = nullptr;
+    if (job == nullptr) return Napi::String::New(env, "");
     if (!job->done) env.GetInstanceData<BackgroundWriter>()->Wait(job);
+    state_[2] = static_cast<int32_t>(job->written);
+    Napi::String hashes = Napi::String::New(env, "");
+    if (staged != nullptr) {
+      written_ends_.swap(staged->ends);
+      napi_value made;
+      napi_create_string_latin1(env, staged->hashes.data(), staged->hashes.size(), &made);
+      hashes = Napi::String(env, made);
+      if (job->error == 0 && staged->hashes.size() >= kHashHexBytes) {
+        std::memcpy(last_hash_, staged->hashes.data() + staged->hashes.size() - kHashHexBytes, kHashHexBytes);
+        has_last_hash_ = true;
+      }
+    }
     if (job->error != 0) {
       OsResult result;
       result.error = job->error;
       result.syscall = "write";
       Napi::Error failure = MakeSystemError(env, result);
       failure.Value().Set("written", Napi::Number::New(env, static_cast<double>(job->written)));
+      failure.Value().Set("hashes", hashes);
       throw failure;
     }
-    return env.Undefined();
+    return hashes;
   }
 
-  // write(fd): startWrite and settle.
+  // write(fd[, ...]): startWrite and settle.
   Napi::Value Write(const Napi::CallbackInfo& info) {
     StartWrite(info);
     return Settle(info);
+  }
+
+  // The staged records of startWrite(fd, seq, prev, jsons, keyId, key), read on this thread.
+  std::shared_ptr<Staged> StagedOf(const Napi::CallbackInfo& info) {
+    static const char kUsage[] = "startWrite(fd, seq, prev, jsons, keyId, key)";
+    Napi::Env env = info.Env();
+    if (info.Length() < 6 || !info[1].IsNumber()) throw Napi::TypeError::New(env, kUsage);
+    const double seq = info[1].As<Napi::Number>().DoubleValue();
+    Napi::Array jsons = info[3].As<Napi::Array>();
+    const uint32_t count = jsons.Length();
+    if (!(seq >= 0 && seq + count <= 9007199254740991.0) || std::floor(seq) != seq) {
+      throw Napi::RangeError::New(env, "startWrite: seq must be a safe integer >= 0");
+    }
+    auto staged = std::make_shared<Staged>();
+    staged->first_seq = static_cast<uint64_t>(seq);
+    if (info[2].IsNull()) {
+      if (!has_last_hash_) throw Napi::Error::New(env, "startWrite: no record was pushed to continue from; pass prev");
+      staged->prev.assign(last_hash_, kHashHexBytes);
+    } else {
+      Text prev;
+      if (!Utf8Of(env, info[2], &prev_, &prev)) throw Napi::TypeError::New(env, kUsage);
+      staged->prev.assign(prev.data, prev.length);
+    }
+    if (!info[5].IsNull()) {
+      const HmacKey* key = HmacKeyOf(env, info[5]);
+      Text key_id;
+      if (key == nullptr) throw Napi::TypeError::New(env, "startWrite: key must come from hmacKey() or be null");
+      if (!Utf8Of(env, info[4], &key_id_, &key_id)) throw Napi::TypeError::New(env, kUsage);
+      staged->key.reset(CopyHmacKey(key));
+      staged->key_id.assign(key_id.data, key_id.length);
+    }
+    staged->fixed_timestamp = fixed_timestamp_;
+    staged->data_ends.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      napi_value element;
+      Text data;
+      if (napi_get_element(env, jsons, i, &element) != napi_ok || !Utf8Of(env, element, &data_, &data)) {
+        throw Napi::TypeError::New(env, "startWrite: every staged record's data must be a string");
+      }
+      staged->data.append(data.data, data.length);
+      staged->data_ends.push_back(staged->data.size());
+    }
+    return staged;
   }
 
   // fold(stack: Int32Array, size) -> the new size: the pending records folded into a compact range
@@ -297,6 +408,7 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
   // The last write: the lines' ends, and the job until settled.
   std::vector<size_t> written_ends_;
   std::shared_ptr<WriteJob> writing_;
+  std::shared_ptr<Staged> writing_staged_;
   Napi::Reference<Napi::Int32Array> state_ref_;
   int32_t* state_ = nullptr;
   std::string fixed_timestamp_;

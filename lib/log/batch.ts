@@ -1,5 +1,6 @@
 // Records encoded and waiting to be written together, and exactly which of them a failed write kept.
-import type { Head } from './format';
+import type { Chain } from './chain';
+import type { Head, SigningKey } from './format';
 import { type LogFile, WriteFailure } from './log-file';
 import { type RecordBuffer, createRecordBuffer } from './record-buffer';
 
@@ -23,64 +24,102 @@ interface Entry {
   waiter: Waiter | null;
 }
 
+/** Records handed over as data, encoded when their write starts: one key for all. */
+interface Staged {
+  seq: number;
+  key: SigningKey | null;
+  jsons: string[];
+  entries: Entry[];
+  /** Their data's length in UTF-16 units: about their bytes, for the buffer's bound. */
+  units: number;
+}
+
 export class Batch {
   /** The records' bytes, encoded as they were chained. */
   readonly records: RecordBuffer = createRecordBuffer();
   #entries: Entry[] = [];
-  /** The entries of the write started and not settled yet. */
+  #staged: Staged | null = null;
+  /** The entries of the write started and not finished yet, and of its staged records. */
   #writing: Entry[] = [];
+  #writingStaged: Staged | null = null;
 
   /** Adds the record just pushed into `records`, and who waits for it. */
   add(head: Head, owner: Owner, waiter: Waiter | null): void {
     this.#entries.push({ head, owner, waiter });
   }
 
+  /**
+   * Adds a record by its data, to be encoded when the write starts (record `seq`, after the pending
+   * records and the staged ones). `waiter` is resolved with its { seq, hash } once written.
+   */
+  stage(seq: number, dataJson: string, key: SigningKey | null, owner: Owner, waiter: Waiter): void {
+    const staged = (this.#staged ??= { seq, key, jsons: [], entries: [], units: 0 });
+    staged.jsons.push(dataJson);
+    staged.units += dataJson.length;
+    staged.entries.push({ head: waiter.head, owner, waiter });
+  }
+
+  /** The key of the records staged, or undefined when none is. */
+  get stagedKey(): SigningKey | null | undefined {
+    return this.#staged?.key;
+  }
+
   get isEmpty(): boolean {
-    return this.#entries.length === 0;
+    return this.#entries.length === 0 && this.#staged === null;
   }
 
   /** True from start() until finish(). */
   get writing(): boolean {
-    return this.#writing.length > 0;
+    return this.#writing.length > 0 || this.#writingStaged !== null;
   }
 
-  /** The buffered records' length in bytes: it bounds memory, and counts toward a segment's size. */
+  /**
+   * The buffered records' length in bytes (the staged ones' data counted in UTF-16 units): it bounds
+   * memory, and counts toward a segment's size (segmented logs stage nothing).
+   */
   get bytes(): number {
-    return this.records.bytes;
+    return this.records.bytes + (this.#staged?.units ?? 0);
   }
 
   /** start() and finish(): the records written in one write, settled before returning. */
-  write(file: LogFile, explain: (cause: unknown) => unknown): { syncing: Waiter[]; failure: WriteFailure | null } {
-    this.start(file);
-    return this.finish(file, explain);
+  write(file: LogFile, chain: Chain, explain: (cause: unknown) => unknown): Written {
+    this.start(file, chain);
+    return this.finish(file, chain, explain);
   }
 
   /**
-   * Starts writing the buffered records in one write (on the addon's background thread, when it has
-   * one), while more are added. The last write must be finished first.
+   * Starts writing the buffered records, then the staged ones, in one write (on the addon's background
+   * thread, when it has one), while more are added. The last write must be finished first.
    */
-  start(file: LogFile): void {
-    if (this.#entries.length === 0) return;
+  start(file: LogFile, chain: Chain): void {
+    const staged = this.#staged;
+    if (this.#entries.length === 0 && staged === null) return;
     this.#writing = this.#entries;
+    this.#writingStaged = staged;
     this.#entries = [];
-    file.startRecords(this.records);
+    this.#staged = null;
+    file.startRecords(this.records, staged === null ? undefined : { seq: staged.seq, prev: chain.prevFor(this.records), jsons: staged.jsons, key: staged.key });
   }
 
   /**
-   * Waits for the write start() began. `syncing` holds the waiters whose record reached the file and
-   * that still wait for fdatasync; the other written ones are resolved. On failure, only the records
-   * that did not reach the file whole are rejected (with the explained cause) or, when already
-   * acknowledged, reported to their owner; `failure` tells the caller to discard() what was added since
-   * and catch up with what the file holds.
+   * Waits for the write start() began; the staged records it wrote become the chain's head. `syncing`
+   * holds the waiters whose record reached the file and that still wait for fdatasync; the other
+   * written ones are resolved. On failure, only the records that did not reach the file whole are
+   * rejected (with the explained cause) or, when already acknowledged, reported to their owner;
+   * `failure` tells the caller to discard() what was added since and catch up with what the file holds.
    */
-  finish(file: LogFile, explain: (cause: unknown) => unknown): { syncing: Waiter[]; failure: WriteFailure | null } {
+  finish(file: LogFile, chain: Chain, explain: (cause: unknown) => unknown): Written {
     const entries = this.#writing;
+    const staged = this.#writingStaged;
     this.#writing = [];
-    if (entries.length === 0) return { syncing: [], failure: null };
+    this.#writingStaged = null;
+    if (entries.length === 0 && staged === null) return { syncing: [], failure: null };
+    let hashes: string;
     try {
-      file.settleRecords(this.records);
+      hashes = file.settleRecords(this.records);
     } catch (error) {
       if (!(error instanceof WriteFailure)) throw error;
+      if (staged !== null) entries.push(...stagedEntries(staged, error.hashes));
       const kept = this.records.wholeLines(error.written);
       const explained = explain(error.cause);
       for (const entry of entries.slice(kept)) {
@@ -88,6 +127,10 @@ export class Batch {
         else entry.owner.noteLost(entry.head.seq, error.cause);
       }
       return { syncing: settleWritten(entries.slice(0, kept)), failure: error };
+    }
+    if (staged !== null) {
+      entries.push(...stagedEntries(staged, hashes));
+      chain.settled(staged.jsons.length, entries[entries.length - 1]!.head, this.records);
     }
     return { syncing: settleWritten(entries), failure: null };
   }
@@ -97,13 +140,30 @@ export class Batch {
    * so none of them is written. Each is rejected, or reported to its owner when already acknowledged.
    */
   discard(failure: WriteFailure, explained: unknown): void {
-    for (const entry of this.#entries) {
+    const entries = [...this.#entries, ...(this.#staged?.entries ?? [])];
+    for (const entry of entries) {
       if (entry.waiter !== null) entry.waiter.reject(explained);
       else entry.owner.noteLost(entry.head.seq, failure.cause);
     }
     this.#entries = [];
+    this.#staged = null;
     this.records.clear();
   }
+}
+
+export interface Written {
+  syncing: Waiter[];
+  failure: WriteFailure | null;
+}
+
+// The staged records' entries, each with its { seq, hash } now known (the hashes of those encoded).
+function stagedEntries(staged: Staged, hashes: string): Entry[] {
+  return staged.entries.map((entry, index) => {
+    const head = { seq: staged.seq + index, hash: hashes.slice(64 * index, 64 * index + 64) };
+    entry.head = head;
+    entry.waiter!.head = head;
+    return entry;
+  });
 }
 
 // Resolves the written records that need no fdatasync; returns those that do.

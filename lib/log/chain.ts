@@ -1,4 +1,9 @@
 // The chain: the one place that advances seq and prev and encodes a record.
+//
+// A record is encoded at once (next(), push()), or staged: its seq taken now and its data encoded
+// later, off the main thread, when its buffer is written (stage()). While records are staged the head's
+// hash is not known: whatever asks for it (the head, the next record encoded at once) first has the
+// staged records written through the `settle` given with them.
 import { GENESIS, type Head, type RecordType, type SigningKey, encodeRecord } from './format';
 import { type RecordBuffer, timestamp } from './record-buffer';
 
@@ -13,19 +18,26 @@ export class Chain {
   /** The head last pushed into a record buffer, and that buffer. */
   #pushed: Head | null = null;
   #pushedTo: RecordBuffer | null = null;
+  /** Records staged after the head, and what makes their hashes known. */
+  #staged = 0;
+  #settleStaged: (() => void) | null = null;
 
   /** The last record encoded or read back: { seq, hash }, or null for an empty log. */
   get head(): Head | null {
+    this.#settle();
     return this.#head;
   }
 
-  /** Continues from what the file holds (after reading its tail). */
+  /** Continues from what the file holds (after reading its tail); staged records are forgotten. */
   reset(head: Head | null): void {
+    this.#staged = 0;
+    this.#settleStaged = null;
     this.#head = head;
   }
 
   /** Encodes the record after the head and makes it the head. */
   next(dataJson: string, type: RecordType, key: SigningKey | null): EncodedRecord {
+    this.#settle();
     const seq = (this.#head?.seq ?? 0) + 1;
     const prev = this.#head?.hash ?? GENESIS;
     const { line, hash } = encodeRecord({ seq, ts: timestamp(), prev, type, keyId: key?.id ?? null, dataJson }, key);
@@ -35,14 +47,53 @@ export class Chain {
 
   /** Encodes the next data record into `records` (written with the others there) and makes it the head. */
   push(records: RecordBuffer, dataJson: string, key: SigningKey | null): Head {
-    const head = this.#head;
-    const seq = (head?.seq ?? 0) + 1;
-    // A head that is the record `records` took last needs no passing back: the buffer chains from it.
-    const continues = head !== null && head === this.#pushed && records === this.#pushedTo;
-    const hash = records.push(seq, continues ? null : (head?.hash ?? GENESIS), 'data', key, dataJson);
+    this.#settle();
+    const seq = (this.#head?.seq ?? 0) + 1;
+    const hash = records.push(seq, this.prevFor(records), 'data', key, dataJson);
     this.#head = { seq, hash };
     this.#pushed = this.#head;
     this.#pushedTo = records;
     return this.#head;
+  }
+
+  /**
+   * Takes the seq of a record to be encoded later, after the records staged before it. `settle` writes
+   * the staged records and calls settled() (or reset(), when their write failed).
+   */
+  stage(settle: () => void): number {
+    this.#staged += 1;
+    this.#settleStaged = settle;
+    return (this.#head?.seq ?? 0) + this.#staged;
+  }
+
+  /**
+   * What the next record written through `records` chains on, as RecordBuffer takes it: null when the
+   * head is the record that buffer made last. Not to be asked while records staged before it are
+   * being written.
+   */
+  prevFor(records: RecordBuffer): string | null {
+    const head = this.#head;
+    return head !== null && head === this.#pushed && records === this.#pushedTo ? null : (head?.hash ?? GENESIS);
+  }
+
+  /** The first `count` staged records were written through `records`; `head` is the last of them. */
+  settled(count: number, head: Head, records: RecordBuffer): void {
+    this.#staged -= count;
+    if (this.#staged === 0) this.#settleStaged = null;
+    this.#head = head;
+    this.#pushed = head;
+    this.#pushedTo = records;
+  }
+
+  /** The staged records' write failed: none of them is in the chain (a catch-up follows). */
+  abandonStaged(): void {
+    this.#staged = 0;
+    this.#settleStaged = null;
+  }
+
+  #settle(): void {
+    if (this.#staged === 0) return;
+    this.#settleStaged!();
+    if (this.#staged !== 0) throw new Error('fs-append-only: staged records were not settled');
   }
 }

@@ -5,15 +5,19 @@ import { promisify } from 'node:util';
 
 import { type Target } from '../paths';
 import { logReplacedError, notARegularFileError } from './errors';
-import type { RecordBuffer } from './record-buffer';
+import type { RecordBuffer, StagedRecords } from './record-buffer';
 
 const datasync = promisify(fdatasync);
 
-/** A write that failed part-way: `written` bytes reached the file before `cause`. */
+/**
+ * A write that failed part-way: `written` bytes reached the file before `cause`. `hashes` are those of
+ * the records the write encoded from their data (RecordBuffer.startWrite's staged records).
+ */
 export class WriteFailure extends Error {
   constructor(
     readonly written: number,
     override readonly cause: unknown,
+    readonly hashes = '',
   ) {
     super((cause as Error).message);
     this.name = 'WriteFailure';
@@ -70,6 +74,8 @@ export class LogFile {
   readonly #targets = new Map<string, { target: Target; handles: number }>();
   #closed = false;
   #syncs = 0;
+  /** The bytes startRecords() counted in `end` before the write was settled. */
+  #startedBytes = 0;
 
   private constructor(
     fd: number,
@@ -151,18 +157,28 @@ export class LogFile {
     this.settleRecords(records);
   }
 
-  /** Starts writing the records pending in `records`; settleRecords() waits for it. */
-  startRecords(records: RecordBuffer): void {
+  /**
+   * Starts writing the records pending in `records`, and the `staged` ones after them; settleRecords()
+   * waits for it. Staged records are not folded into the Merkle tree: a log keeping one never stages.
+   */
+  startRecords(records: RecordBuffer, staged?: StagedRecords): void {
     const bytes = records.bytes;
     this.observer?.writing(records);
-    records.startWrite(this.fd);
+    records.startWrite(this.fd, staged);
+    // Known now (the size of a segment decides its rotation); the staged records' once settled.
     this.end += bytes;
+    this.#startedBytes = bytes;
   }
 
-  /** Waits for the write startRecords() began; a failure part-way is a WriteFailure. */
-  settleRecords(records: RecordBuffer): void {
+  /**
+   * Waits for the write startRecords() began; returns the staged records' hashes (64 hex digits each,
+   * back to back). A failure part-way is a WriteFailure.
+   */
+  settleRecords(records: RecordBuffer): string {
     try {
-      records.settle();
+      const hashes = records.settle();
+      this.end += records.lastWriteBytes - this.#startedBytes;
+      return hashes;
     } catch (error) {
       this.end = -1;
       this.observer?.failed();

@@ -129,7 +129,7 @@ export class LockQueue {
     const records = new Batch();
     const syncing: Waiter[] = [];
     const write = (): void => {
-      const written = records.write(this.core.file, this.core.explain);
+      const written = records.write(this.core.file, this.core.chain, this.core.explain);
       syncing.push(...written.syncing);
       if (written.failure === null) return;
       try {

@@ -30,6 +30,18 @@ export function timestamp(): string {
   return lastTimestamp;
 }
 
+/**
+ * Records handed over as data only (the writer's bursts): encoded when the write starts, on the addon's
+ * background thread, after the pending records; `seq` is the first one's, `prev` what it chains on (null:
+ * the hash this buffer returned last).
+ */
+export interface StagedRecords {
+  seq: number;
+  prev: string | null;
+  jsons: string[];
+  key: SigningKey | null;
+}
+
 export interface RecordBuffer {
   /** The pending bytes: they bound memory, and count toward a segment's size. */
   readonly bytes: number;
@@ -46,15 +58,21 @@ export interface RecordBuffer {
   fold(range: CompactRange): void;
   /** How many records of the last write lie whole within its first `bytes` bytes (after a WriteFailure). */
   wholeLines(bytes: number): number;
+  /** The bytes of the last write settled. */
+  readonly lastWriteBytes: number;
   /**
-   * Starts writing every pending byte to `fd` (the addon writes on its background thread, while the
-   * next records are encoded) and starts an empty pending buffer. One write at a time: settle() first.
+   * Starts writing every pending byte to `fd`, then the `staged` records encoded (the addon does both on
+   * its background thread, while the next records are encoded or stringified) and starts an empty
+   * pending buffer. One write at a time: settle() first.
    */
-  startWrite(fd: number): void;
-  /** Waits for the write startWrite() began; a WriteFailure says how many bytes reached the file. */
-  settle(): void;
+  startWrite(fd: number, staged?: StagedRecords): void;
+  /**
+   * Waits for the write startWrite() began; returns the staged records' hashes, 64 hex digits each,
+   * back to back. A WriteFailure says how many bytes reached the file, and carries those hashes.
+   */
+  settle(): string;
   /** startWrite() and settle(). */
-  write(fd: number): void;
+  write(fd: number, staged?: StagedRecords): string;
   clear(): void;
 }
 
@@ -65,8 +83,8 @@ export function createRecordBuffer(): RecordBuffer {
 }
 
 class NativeRecords implements RecordBuffer {
-  /** [pending bytes, pending records], kept current by the addon. */
-  readonly #state = new Int32Array(2);
+  /** [pending bytes, pending records, bytes of the last write settled], kept current by the addon. */
+  readonly #state = new Int32Array(3);
   readonly #native: NativeRecordBuffer;
   #lastBytes = 0;
 
@@ -80,6 +98,10 @@ class NativeRecords implements RecordBuffer {
 
   get count(): number {
     return this.#state[1]!;
+  }
+
+  get lastWriteBytes(): number {
+    return this.#state[2]!;
   }
 
   push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string {
@@ -100,24 +122,27 @@ class NativeRecords implements RecordBuffer {
     return this.#native.wholeLines(bytes);
   }
 
-  startWrite(fd: number): void {
-    this.#native.startWrite(fd);
+  startWrite(fd: number, staged?: StagedRecords): void {
+    if (staged === undefined) return this.#native.startWrite(fd);
+    const key = staged.key;
+    this.#native.startWrite(fd, staged.seq, staged.prev, staged.jsons, key?.id ?? null, key === null ? null : nativeKeyHandle(key));
   }
 
-  settle(): void {
+  settle(): string {
     try {
-      this.#native.settle();
+      return this.#native.settle();
     } catch (error) {
-      const written = (error as { written?: unknown }).written;
+      const { written, hashes } = error as { written?: unknown; hashes?: unknown };
       if (typeof written !== 'number') throw error;
       delete (error as { written?: unknown }).written;
-      throw new WriteFailure(written, error);
+      delete (error as { hashes?: unknown }).hashes;
+      throw new WriteFailure(written, error, typeof hashes === 'string' ? hashes : '');
     }
   }
 
-  write(fd: number): void {
-    this.startWrite(fd);
-    this.settle();
+  write(fd: number, staged?: StagedRecords): string {
+    this.startWrite(fd, staged);
+    return this.settle();
   }
 
   clear(): void {
@@ -130,9 +155,11 @@ export class JsRecordBuffer implements RecordBuffer {
   #lastHash: string | null = null;
   /** Each pending line's end, in bytes from the first. */
   #ends: number[] = [];
-  /** The last write's line ends, and its failure until settled. */
+  /** The last write's line ends, the staged records' hashes, and its failure until settled. */
   #writtenEnds: number[] = [];
+  #stagedHashes = '';
   #failure: WriteFailure | null = null;
+  #lastWriteBytes = 0;
 
   get bytes(): number {
     return this.#ends.length === 0 ? 0 : this.#ends[this.#ends.length - 1]!;
@@ -140,6 +167,10 @@ export class JsRecordBuffer implements RecordBuffer {
 
   get count(): number {
     return this.#lines.length;
+  }
+
+  get lastWriteBytes(): number {
+    return this.#lastWriteBytes;
   }
 
   push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string {
@@ -168,28 +199,39 @@ export class JsRecordBuffer implements RecordBuffer {
     return count;
   }
 
-  // Written here and now: the failure waits for settle().
-  startWrite(fd: number): void {
+  // Encoded and written here and now: the outcome waits for settle().
+  startWrite(fd: number, staged?: StagedRecords): void {
+    let hashes = '';
+    if (staged !== undefined) {
+      let prev = staged.prev;
+      staged.jsons.forEach((dataJson, index) => {
+        prev = this.push(staged.seq + index, prev, 'data', staged.key, dataJson);
+        hashes += prev;
+      });
+    }
     const bytes = this.#joined();
     this.#writtenEnds = this.#ends;
+    this.#stagedHashes = hashes;
     this.clear();
     let done = 0;
     try {
       while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
     } catch (error) {
-      this.#failure = new WriteFailure(done, error);
+      this.#failure = new WriteFailure(done, error, hashes);
     }
+    this.#lastWriteBytes = done;
   }
 
-  settle(): void {
+  settle(): string {
     const failure = this.#failure;
     this.#failure = null;
     if (failure !== null) throw failure;
+    return this.#stagedHashes;
   }
 
-  write(fd: number): void {
-    this.startWrite(fd);
-    this.settle();
+  write(fd: number, staged?: StagedRecords): string {
+    this.startWrite(fd, staged);
+    return this.settle();
   }
 
   clear(): void {

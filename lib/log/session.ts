@@ -62,11 +62,6 @@ export class Session {
     return true;
   }
 
-  /** Bytes encoded and not written yet: they count toward the active segment's size. */
-  get pendingBytes(): number {
-    return this.#batch.bytes;
-  }
-
   /** Where the session's records are encoded (core.nextData pushes them there). */
   get records(): RecordBuffer {
     return this.#batch.records;
@@ -79,9 +74,37 @@ export class Session {
     if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
   }
 
+  /**
+   * Adds a record by its data: its seq is taken now, it is encoded when its buffer's write starts (on the
+   * addon's background thread), and `waiter` resolves once it is written. For appends that come many at
+   * a time, while the main thread stringifies the next ones.
+   */
+  stage(dataJson: string, key: SigningKey | null, owner: Owner, waiter: Waiter): void {
+    // One key for every staged record of a write.
+    if (this.#batch.stagedKey !== undefined && this.#batch.stagedKey !== key) this.#writeStaged();
+    const seq = this.core.chain.stage(this.#writeStaged);
+    waiter.head = { seq, hash: '' };
+    this.#batch.stage(seq, dataJson, key, owner, waiter);
+    if (this.#batch.bytes >= BUFFER_BYTES) this.#writeBehind();
+    if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
+  }
+
+  /** Starts writing the staged records (a burst of appends ended): they are encoded while the thread goes on. */
+  startStaged(): void {
+    if (this.#batch.stagedKey !== undefined) this.#writeBehind();
+  }
+
+  // The chain needs the staged records' hashes: write them now.
+  readonly #writeStaged = (): void => {
+    if (this.#settle() !== null) return;
+    if (this.#batch.stagedKey === undefined) return;
+    this.#batch.start(this.core.file, this.core.chain);
+    this.#settle();
+  };
+
   // A full buffer is written while the next is encoded: the last write is settled, this one started.
   #writeBehind(): void {
-    if (this.#settle() === null) this.#batch.start(this.core.file);
+    if (this.#settle() === null) this.#batch.start(this.core.file, this.core.chain);
   }
 
   /**
@@ -91,11 +114,12 @@ export class Session {
    */
   #settle(): unknown {
     if (!this.#batch.writing) return null;
-    const { syncing, failure } = this.#batch.finish(this.core.file, this.core.explain);
+    const { syncing, failure } = this.#batch.finish(this.core.file, this.core.chain, this.core.explain);
     this.#written.push(...syncing);
     if (failure === null) return null;
     const explained = this.core.explain(failure);
     this.#batch.discard(failure, explained);
+    this.core.chain.abandonStaged();
     try {
       this.core.catchUp(this.#key);
     } catch {
@@ -111,7 +135,7 @@ export class Session {
   write(): unknown {
     const failed = this.#settle();
     if (failed !== null) return failed;
-    this.#batch.start(this.core.file);
+    this.#batch.start(this.core.file, this.core.chain);
     const failure = this.#settle();
     // A checkpoint only now: records are written in chain order, none left buffered before it.
     if (failure === null) this.core.afterWrite(this.#key);

@@ -99,6 +99,10 @@ export class SharedLog {
     if (this.queue.isEmpty) {
       try {
         if (this.session.enter(key)) {
+          if (this.#inBurst && this.#canStage()) {
+            return new Promise<Head>((resolve, reject) => this.session.stage(dataJson, key, owner, { head: { seq: 0, hash: '' }, durable, resolve, reject }));
+          }
+          this.#noteAppend();
           const head = this.core.nextData(this.session.records, dataJson, key, () => this.session.write());
           if (!durable) {
             this.session.add(head, owner, null);
@@ -114,6 +118,28 @@ export class SharedLog {
       const waiter: Waiter = { head: { seq: 0, hash: '' }, durable, resolve, reject };
       this.queue.push({ dataJson, key, owner, waiter });
     });
+  }
+
+  // Appends that come one at a time (each awaited) are encoded at once and resolve at once; the second
+  // append before the microtasks run is in a burst: it and the rest of the burst are staged, encoded
+  // and written on the addon's background thread while this thread stringifies the next ones, and the
+  // burst's end starts their write.
+  #inBurst = false;
+  readonly #burstEnded = (): void => {
+    this.#inBurst = false;
+    if (this.session.holding) this.session.startStaged();
+  };
+
+  #noteAppend(): void {
+    if (this.#inBurst) return;
+    this.#inBurst = true;
+    queueMicrotask(this.#burstEnded);
+  }
+
+  // A segment's rotation needs each record's size, and the Merkle tree each record's line, as they are
+  // chained: those logs encode every record at once.
+  #canStage(): boolean {
+    return this.core.directory === null && this.core.checkpointer === null;
   }
 
   /** Writes one record before returning, blocking the thread if it must wait for the lock. */
@@ -144,7 +170,7 @@ export class SharedLog {
         const head = this.core.nextData(batch.records, dataJson, key, () => undefined);
         // Its failure is thrown here, not reported as a lost record too.
         batch.add(head, owner, { head, durable: false, resolve: () => undefined, reject: () => undefined });
-        const { failure } = batch.write(this.core.file, this.core.explain);
+        const { failure } = batch.write(this.core.file, this.core.chain, this.core.explain);
         if (failure !== null) throw failure;
         if (durable) fdatasyncSync(this.core.file.fd);
         this.core.afterWrite(key);
