@@ -227,6 +227,8 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     auto job = std::make_shared<WriteJob>();
     job->fd = info[0].As<Napi::Number>().Int32Value();
     job->bytes.swap(pending_);
+    // The next records go to the buffer the last write used: its pages are mapped and warm already.
+    pending_.swap(spare_);
     if (staged != nullptr) {
       staged->ends.swap(ends_);
       job->prepare = [staged](WriteJob* writing) { EncodeStaged(staged.get(), &writing->bytes); };
@@ -259,6 +261,10 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     if (job == nullptr) return Napi::String::New(env, "");
     if (!job->done) env.GetInstanceData<BackgroundWriter>()->Wait(job);
     state_[2] = static_cast<int32_t>(job->written);
+    if (job->bytes.capacity() <= kSpareBytes) {
+      spare_.swap(job->bytes);
+      spare_.clear();
+    }
     Napi::String hashes = Napi::String::New(env, "");
     if (staged != nullptr) {
       written_ends_.swap(staged->ends);
@@ -405,6 +411,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
 
   std::string pending_;
   std::vector<size_t> ends_;
+  // The buffer of the last write settled, emptied, for the next records (one huge write is not kept).
+  std::string spare_;
+  static constexpr size_t kSpareBytes = 8u << 20;
   // The last write: the lines' ends, and the job until settled.
   std::vector<size_t> written_ends_;
   std::shared_ptr<WriteJob> writing_;
