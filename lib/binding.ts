@@ -77,6 +77,8 @@ export type FoldRecordLines = (stack: Int32Array, size: number, bytes: Uint8Arra
  */
 export interface NativeRecordBuffer {
   push(seq: number, prev: string | null, type: string | null, keyId: string | null, dataJson: string, key: NativeHmacKey | null): string;
+  /** push() of data record `seq`, after the data record pushed last and with its key. */
+  pushNext(seq: number, dataJson: string): string;
   /** Takes back the records after the first `records`, which end at `bytes`. */
   truncate(bytes: number, records: number): void;
   /** Folds the pending records into a compact range's stack (as foldRecordLines); returns the new size. */

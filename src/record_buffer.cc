@@ -134,7 +134,8 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "RecordBuffer",
-                       {InstanceMethod<&RecordBuffer::Push>("push"), InstanceMethod<&RecordBuffer::Write>("write"),
+                       {InstanceMethod<&RecordBuffer::Push>("push"), InstanceMethod<&RecordBuffer::PushNext>("pushNext"),
+                        InstanceMethod<&RecordBuffer::Write>("write"),
                         InstanceMethod<&RecordBuffer::StartWrite>("startWrite"), InstanceMethod<&RecordBuffer::Settle>("settle"),
                         InstanceMethod<&RecordBuffer::Fold>("fold"), InstanceMethod<&RecordBuffer::Copy>("copy"),
                         InstanceMethod<&RecordBuffer::WholeLines>("wholeLines"),
@@ -198,15 +199,46 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     if (type_type != napi_null && !Utf8Of(env, info[2], &type_, &record.type)) throw Napi::TypeError::New(env, kUsage);
     record.key_id = {nullptr, 0};
     if (key != nullptr && !Utf8Of(env, info[3], &key_id_, &record.key_id)) throw Napi::TypeError::New(env, kUsage);
-    record.ts = fixed_timestamp_.empty() ? clock_.Now() : Text{fixed_timestamp_.data(), fixed_timestamp_.size()};
+    if (type_type == napi_null) {
+      // What pushNext() continues with: this data record's key.
+      next_key_ = key;
+      next_key_id_.assign(record.key_id.data == nullptr ? "" : record.key_id.data, record.key_id.length);
+      next_key_ref_ = key == nullptr ? Napi::Reference<Napi::Value>() : Napi::Persistent(info[5]);
+      has_next_key_ = true;
+    }
+    return Append(env, &record);
+  }
 
-    const size_t start = pending_.size();
-    if (start > (1u << 30)) throw Napi::RangeError::New(env, "push: more than 1 GiB pending; write it first");
-    EncodeRecord(record, &pending_);
+  // pushNext(seq, dataJson) -> the record's hash: push(seq, null, null, keyId, dataJson, key) with the key
+  // of the last data record pushed, which `seq` must follow. The writer's common case, in fewer checks.
+  Napi::Value PushNext(const Napi::CallbackInfo& info) {
+    static const char kUsage[] = "pushNext(seq, dataJson)";
+    Napi::Env env = info.Env();
+    double seq = 0;
+    if (info.Length() < 2 || napi_get_value_double(env, info[0], &seq) != napi_ok) throw Napi::TypeError::New(env, kUsage);
+    if (!has_last_hash_ || !has_next_key_ || seq != static_cast<double>(last_seq_ + 1)) {
+      throw Napi::Error::New(env, "pushNext: seq does not follow the last data record pushed; use push()");
+    }
+    RecordInput record;
+    record.seq = last_seq_ + 1;
+    record.prev = {last_hash_, kHashHexBytes};
+    record.type = {nullptr, 0};
+    record.key = next_key_;
+    record.key_id = next_key_ == nullptr ? Text{nullptr, 0} : Text{next_key_id_.data(), next_key_id_.size()};
+    if (!Utf8Of(env, info[1], &data_, &record.data_json)) throw Napi::TypeError::New(env, kUsage);
+    return Append(env, &record);
+  }
+
+  // Stamps the record, encodes it after the pending bytes and returns its hash.
+  Napi::Value Append(Napi::Env env, RecordInput* record) {
+    record->ts = fixed_timestamp_.empty() ? clock_.Now() : Text{fixed_timestamp_.data(), fixed_timestamp_.size()};
+    if (pending_.size() > (1u << 30)) throw Napi::RangeError::New(env, "push: more than 1 GiB pending; write it first");
+    EncodeRecord(*record, &pending_);
     ends_.push_back(pending_.size());
     Publish();
     std::memcpy(last_hash_, pending_.data() + pending_.size() - 3 - kHashHexBytes, kHashHexBytes);
     has_last_hash_ = true;
+    last_seq_ = record->seq;
     napi_value hash;
     napi_create_string_latin1(env, last_hash_, kHashHexBytes, &hash);
     return Napi::Value(env, hash);
@@ -274,6 +306,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
       if (job->error == 0 && staged->hashes.size() >= kHashHexBytes) {
         std::memcpy(last_hash_, staged->hashes.data() + staged->hashes.size() - kHashHexBytes, kHashHexBytes);
         has_last_hash_ = true;
+        last_seq_ = staged->first_seq + staged->data_ends.size() - 1;
+        // Their key was a copy: the next record names its own.
+        has_next_key_ = false;
       }
     }
     if (job->error != 0) {
@@ -424,6 +459,12 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
   // The hash of the record pushed last: what a push with a null prev continues from.
   char last_hash_[kHashHexBytes] = {0};
   bool has_last_hash_ = false;
+  uint64_t last_seq_ = 0;
+  // The key of the last data record pushed, held while pushNext() may sign with it.
+  const HmacKey* next_key_ = nullptr;
+  std::string next_key_id_;
+  Napi::Reference<Napi::Value> next_key_ref_;
+  bool has_next_key_ = false;
   Clock clock_;
   // Reused for the arguments' bytes.
   std::vector<char> prev_;

@@ -49,7 +49,8 @@ export class Chain {
   push(records: RecordBuffer, dataJson: string, key: SigningKey | null): Head {
     this.#settle();
     const seq = (this.#head?.seq ?? 0) + 1;
-    const hash = records.push(seq, this.prevFor(records), 'data', key, dataJson);
+    const prev = this.prevFor(records);
+    const hash = prev === null ? records.pushNext(seq, key, dataJson) : records.push(seq, prev, 'data', key, dataJson);
     this.#head = { seq, hash };
     this.#pushed = this.#head;
     this.#pushedTo = records;

@@ -52,6 +52,11 @@ export interface RecordBuffer {
    * is the hash this buffer returned last (a pop() forgets it).
    */
   push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string;
+  /**
+   * push(seq, null, 'data', key, dataJson) where `seq` follows the record this buffer pushed last: the
+   * writer's common case, which the addon takes with fewer checks while the key stays the same.
+   */
+  pushNext(seq: number, key: SigningKey | null, dataJson: string): string;
   /** Takes back the last record pushed (one only). */
   pop(): void;
   /** Folds the pending records into a compact range (before writing them: a failed write invalidates the range). */
@@ -87,6 +92,8 @@ class NativeRecords implements RecordBuffer {
   readonly #state = new Int32Array(3);
   readonly #native: NativeRecordBuffer;
   #lastBytes = 0;
+  /** The key pushNext() signs with in the addon (the last data record's); undefined: not known there. */
+  #nextKey: SigningKey | null | undefined = undefined;
 
   constructor(NativeClass: new (state: Int32Array, fixedTimestamp: string | null) => NativeRecordBuffer) {
     this.#native = new NativeClass(this.#state, FIXED_TIMESTAMP);
@@ -106,8 +113,18 @@ class NativeRecords implements RecordBuffer {
 
   push(seq: number, prev: string | null, type: RecordType, key: SigningKey | null, dataJson: string): string {
     this.#lastBytes = this.#state[0]!;
+    if (type === 'data') this.#nextKey = key;
     if (key === null) return this.#native.push(seq, prev, type === 'data' ? null : type, null, dataJson, null);
     return this.#native.push(seq, prev, type === 'data' ? null : type, key.id, dataJson, nativeKeyHandle(key));
+  }
+
+  pushNext(seq: number, key: SigningKey | null, dataJson: string): string {
+    if (key !== this.#nextKey) {
+      this.#nextKey = key;
+      return this.push(seq, null, 'data', key, dataJson);
+    }
+    this.#lastBytes = this.#state[0]!;
+    return this.#native.pushNext(seq, dataJson);
   }
 
   pop(): void {
@@ -124,6 +141,7 @@ class NativeRecords implements RecordBuffer {
 
   startWrite(fd: number, staged?: StagedRecords): void {
     if (staged === undefined) return this.#native.startWrite(fd);
+    this.#nextKey = undefined;
     const key = staged.key;
     this.#native.startWrite(fd, staged.seq, staged.prev, staged.jsons, key?.id ?? null, key === null ? null : nativeKeyHandle(key));
   }
@@ -181,6 +199,10 @@ export class JsRecordBuffer implements RecordBuffer {
     this.#lines.push(line);
     this.#lastHash = hash;
     return hash;
+  }
+
+  pushNext(seq: number, key: SigningKey | null, dataJson: string): string {
+    return this.push(seq, null, 'data', key, dataJson);
   }
 
   pop(): void {
