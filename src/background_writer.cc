@@ -38,8 +38,8 @@ BackgroundWriter::~BackgroundWriter() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    queued_.notify_one();
   }
-  queued_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
 
