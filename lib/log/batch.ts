@@ -24,12 +24,13 @@ interface Entry {
   waiter: Waiter | null;
 }
 
-/** Records handed over as data, encoded when their write starts: one key for all. */
+/** Records handed over as data, encoded when their write starts: one key for all, seqs from `seq` on. */
 interface Staged {
   seq: number;
   key: SigningKey | null;
   jsons: string[];
-  entries: Entry[];
+  /** Every staged append waits for its write: none is acknowledged before. */
+  waiters: Waiter[];
   /** Their data's length in UTF-16 units: about their bytes, for the buffer's bound. */
   units: number;
 }
@@ -52,11 +53,11 @@ export class Batch {
    * Adds a record by its data, to be encoded when the write starts (record `seq`, after the pending
    * records and the staged ones). `waiter` is resolved with its { seq, hash } once written.
    */
-  stage(seq: number, dataJson: string, key: SigningKey | null, owner: Owner, waiter: Waiter): void {
-    const staged = (this.#staged ??= { seq, key, jsons: [], entries: [], units: 0 });
+  stage(seq: number, dataJson: string, key: SigningKey | null, waiter: Waiter): void {
+    const staged = (this.#staged ??= { seq, key, jsons: [], waiters: [], units: 0 });
     staged.jsons.push(dataJson);
     staged.units += dataJson.length;
-    staged.entries.push({ head: waiter.head, owner, waiter });
+    staged.waiters.push(waiter);
   }
 
   /** The key of the records staged, or undefined when none is. */
@@ -119,20 +120,23 @@ export class Batch {
       hashes = file.settleRecords(this.records);
     } catch (error) {
       if (!(error instanceof WriteFailure)) throw error;
-      if (staged !== null) entries.push(...stagedEntries(staged, error.hashes));
       const kept = this.records.wholeLines(error.written);
       const explained = explain(error.cause);
       for (const entry of entries.slice(kept)) {
         if (entry.waiter !== null) entry.waiter.reject(explained);
         else entry.owner.noteLost(entry.head.seq, error.cause);
       }
-      return { syncing: settleWritten(entries.slice(0, kept)), failure: error };
+      const syncing = settleWritten(entries.slice(0, kept));
+      if (staged !== null) {
+        const stagedKept = Math.max(0, kept - entries.length);
+        settleStaged(staged, error.hashes, stagedKept, syncing);
+        for (const waiter of staged.waiters.slice(stagedKept)) waiter.reject(explained);
+      }
+      return { syncing, failure: error };
     }
-    if (staged !== null) {
-      entries.push(...stagedEntries(staged, hashes));
-      chain.settled(staged.jsons.length, entries[entries.length - 1]!.head, this.records);
-    }
-    return { syncing: settleWritten(entries), failure: null };
+    const syncing = settleWritten(entries);
+    if (staged !== null) chain.settled(staged.jsons.length, settleStaged(staged, hashes, staged.waiters.length, syncing), this.records);
+    return { syncing, failure: null };
   }
 
   /**
@@ -140,11 +144,11 @@ export class Batch {
    * so none of them is written. Each is rejected, or reported to its owner when already acknowledged.
    */
   discard(failure: WriteFailure, explained: unknown): void {
-    const entries = [...this.#entries, ...(this.#staged?.entries ?? [])];
-    for (const entry of entries) {
+    for (const entry of this.#entries) {
       if (entry.waiter !== null) entry.waiter.reject(explained);
       else entry.owner.noteLost(entry.head.seq, failure.cause);
     }
+    for (const waiter of this.#staged?.waiters ?? []) waiter.reject(explained);
     this.#entries = [];
     this.#staged = null;
     this.records.clear();
@@ -156,14 +160,20 @@ export interface Written {
   failure: WriteFailure | null;
 }
 
-// The staged records' entries, each with its { seq, hash } now known (the hashes of those encoded).
-function stagedEntries(staged: Staged, hashes: string): Entry[] {
-  return staged.entries.map((entry, index) => {
-    const head = { seq: staged.seq + index, hash: hashes.slice(64 * index, 64 * index + 64) };
-    entry.head = head;
-    entry.waiter!.head = head;
-    return entry;
-  });
+/**
+ * Gives the first `count` staged records their { seq, hash } (from the hashes of those encoded) and
+ * resolves their waiters, or adds them to `syncing`. Returns the last one's head.
+ */
+function settleStaged(staged: Staged, hashes: string, count: number, syncing: Waiter[]): Head {
+  let head: Head = { seq: staged.seq - 1, hash: '' };
+  for (let index = 0; index < count; index += 1) {
+    head = { seq: staged.seq + index, hash: hashes.slice(64 * index, 64 * index + 64) };
+    const waiter = staged.waiters[index]!;
+    waiter.head = head;
+    if (waiter.durable) syncing.push(waiter);
+    else waiter.resolve(head);
+  }
+  return head;
 }
 
 // Resolves the written records that need no fdatasync; returns those that do.

@@ -79,12 +79,10 @@ export class Session {
    * addon's background thread), and `waiter` resolves once it is written. For appends that come many at
    * a time, while the main thread stringifies the next ones.
    */
-  stage(dataJson: string, key: SigningKey | null, owner: Owner, waiter: Waiter): void {
+  stage(dataJson: string, key: SigningKey | null, waiter: Waiter): void {
     // One key for every staged record of a write.
     if (this.#batch.stagedKey !== undefined && this.#batch.stagedKey !== key) this.#writeStaged();
-    const seq = this.core.chain.stage(this.#writeStaged);
-    waiter.head = { seq, hash: '' };
-    this.#batch.stage(seq, dataJson, key, owner, waiter);
+    this.#batch.stage(this.core.chain.stage(this.#writeStaged), dataJson, key, waiter);
     if (this.#batch.bytes >= BUFFER_BYTES) this.#writeBehind();
     if (this.#written.length >= MAX_WAITERS) this.#syncInLine();
   }

@@ -19,6 +19,8 @@ import { Session } from './session';
 import type { Target } from '../paths';
 
 const open = new Map<string, SharedLog>();
+/** The head of a staged record until it is written. */
+const UNWRITTEN: Head = Object.freeze({ seq: 0, hash: '' });
 let exitHookInstalled = false;
 
 // process.exit() and an uncaught exception skip the setImmediate that ends a session: write what was
@@ -100,7 +102,7 @@ export class SharedLog {
       try {
         if (this.session.enter(key)) {
           if (this.#inBurst && this.#canStage()) {
-            return new Promise<Head>((resolve, reject) => this.session.stage(dataJson, key, owner, { head: { seq: 0, hash: '' }, durable, resolve, reject }));
+            return new Promise<Head>((resolve, reject) => this.session.stage(dataJson, key, { head: UNWRITTEN, durable, resolve, reject }));
           }
           this.#noteAppend();
           const head = this.core.nextData(this.session.records, dataJson, key, () => this.session.write());
