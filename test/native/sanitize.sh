@@ -24,6 +24,7 @@ LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.s
 ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0" \
 UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
   node "$root/test/native/exercise.js" "$addon"
+LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0" UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" node --expose-gc "$root/test/native/exercise-engine.js" "$addon"
 
 echo "== valgrind memcheck on the platform layer"
 g++ -std=c++17 -g -O0 -o "$work/flags_driver" "$root/test/native/flags_driver.cc" \
