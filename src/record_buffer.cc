@@ -291,7 +291,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     writing_ = nullptr;
     writing_staged_ = nullptr;
     if (job == nullptr) return Napi::String::New(env, "");
-    if (!job->done) env.GetInstanceData<BackgroundWriter>()->Wait(job);
+    // Read under the writer's lock, which orders the job's outcome before this thread reads it.
+    BackgroundWriter* writer = env.GetInstanceData<BackgroundWriter>();
+    if (writer != nullptr) writer->Wait(job);
     state_[2] = static_cast<int32_t>(job->written);
     if (job->bytes.capacity() <= kSpareBytes) {
       spare_.swap(job->bytes);
@@ -337,7 +339,7 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     const double seq = info[1].As<Napi::Number>().DoubleValue();
     Napi::Array jsons = info[3].As<Napi::Array>();
     const uint32_t count = jsons.Length();
-    if (!(seq >= 0 && seq + count <= 9007199254740991.0) || std::floor(seq) != seq) {
+    if (!(seq >= 0 && seq + count - (count > 0 ? 1 : 0) <= 9007199254740991.0) || std::floor(seq) != seq) {
       throw Napi::RangeError::New(env, "startWrite: seq must be a safe integer >= 0");
     }
     auto staged = std::make_shared<Staged>();
@@ -363,7 +365,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     for (uint32_t i = 0; i < count; ++i) {
       napi_value element;
       Text data;
-      if (napi_get_element(env, jsons, i, &element) != napi_ok || !Utf8Of(env, element, &data_, &data)) {
+      // A getter that threw: its exception is pending, and goes to the caller as it is.
+      if (napi_get_element(env, jsons, i, &element) != napi_ok) throw Napi::Error::New(env);
+      if (!Utf8Of(env, element, &data_, &data)) {
         throw Napi::TypeError::New(env, "startWrite: every staged record's data must be a string");
       }
       staged->data.append(data.data, data.length);

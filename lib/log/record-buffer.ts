@@ -177,6 +177,9 @@ export class JsRecordBuffer implements RecordBuffer {
   #writtenEnds: number[] = [];
   #stagedHashes = '';
   #failure: WriteFailure | null = null;
+  /** From startWrite() until settle(), as the addon's buffer: one write at a time. */
+  #unsettled = false;
+  #writtenBytes = 0;
   #lastWriteBytes = 0;
 
   get bytes(): number {
@@ -223,6 +226,8 @@ export class JsRecordBuffer implements RecordBuffer {
 
   // Encoded and written here and now: the outcome waits for settle().
   startWrite(fd: number, staged?: StagedRecords): void {
+    if (this.#unsettled) throw new Error('startWrite: the last write is not settled');
+    this.#unsettled = true;
     let hashes = '';
     if (staged !== undefined) {
       let prev = staged.prev;
@@ -241,10 +246,13 @@ export class JsRecordBuffer implements RecordBuffer {
     } catch (error) {
       this.#failure = new WriteFailure(done, error, hashes);
     }
-    this.#lastWriteBytes = done;
+    this.#writtenBytes = done;
   }
 
   settle(): string {
+    if (!this.#unsettled) return '';
+    this.#unsettled = false;
+    this.#lastWriteBytes = this.#writtenBytes;
     const failure = this.#failure;
     this.#failure = null;
     if (failure !== null) throw failure;
