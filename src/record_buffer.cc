@@ -339,7 +339,9 @@ class RecordBuffer : public Napi::ObjectWrap<RecordBuffer> {
     const double seq = info[1].As<Napi::Number>().DoubleValue();
     Napi::Array jsons = info[3].As<Napi::Array>();
     const uint32_t count = jsons.Length();
-    if (!(seq >= 0 && seq + count - (count > 0 ? 1 : 0) <= 9007199254740991.0) || std::floor(seq) != seq) {
+    // The last record's seq, seq + count - 1, a safe integer: compared without rounding past 2^53.
+    const double last_offset = count > 0 ? static_cast<double>(count - 1) : 0;
+    if (!(seq >= 0 && seq <= 9007199254740991.0 - last_offset) || std::floor(seq) != seq) {
       throw Napi::RangeError::New(env, "startWrite: seq must be a safe integer >= 0");
     }
     auto staged = std::make_shared<Staged>();

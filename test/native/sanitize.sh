@@ -32,4 +32,12 @@ g++ -std=c++17 -g -O0 -o "$work/flags_driver" "$root/test/native/flags_driver.cc
 mkdir "$work/files"
 valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=1 \
   "$work/flags_driver" "$work/files"
+echo "== valgrind memcheck and helgrind on the writer engine (encoding on the background writer's thread)"
+g++ -std=c++17 -g -O0 -pthread -o "$work/engine_driver" "$root/test/native/engine_driver.cc" \
+  "$root/src/engine.cc" "$root/src/background_writer.cc" -I"$root/src" -lcrypto
+mkdir "$work/engine"
+valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=1 \
+  "$work/engine_driver" "$work/engine"
+valgrind --quiet --tool=helgrind --suppressions="$root/test/native/helgrind.supp" --error-exitcode=1 \
+  "$work/engine_driver" "$work/engine"
 echo "sanitizers: no finding"
