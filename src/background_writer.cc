@@ -5,7 +5,8 @@
 #include <system_error>
 
 #ifdef _WIN32
-#include <io.h>
+#include <uv.h>
+#include <windows.h>
 #else
 #include <unistd.h>
 #endif
@@ -17,13 +18,27 @@ void WriteJobNow(WriteJob* job) {
   const char* bytes = job->bytes.data();
   const size_t length = job->bytes.size();
   size_t done = 0;
-  while (done < length) {
 #ifdef _WIN32
+  // The fd is node:fs's, from libuv's C runtime, not this addon's (built with its own, /MT): write to the
+  // Windows handle behind it (as src/lock_win.cc locks it), and report a Win32 error code, which is what
+  // uv_translate_sys_error takes there. The handle was opened for appending: each write lands at the end.
+  const HANDLE handle = reinterpret_cast<HANDLE>(uv_get_osfhandle(job->fd));
+  if (handle == INVALID_HANDLE_VALUE) {
+    job->error = ERROR_INVALID_HANDLE;
+    return;
+  }
+  while (done < length) {
     const size_t rest = length - done;
-    const int result = _write(job->fd, bytes + done, rest > (1u << 30) ? (1u << 30) : static_cast<unsigned int>(rest));
+    DWORD written = 0;
+    if (!WriteFile(handle, bytes + done, rest > (1u << 30) ? (1u << 30) : static_cast<DWORD>(rest), &written, nullptr)) {
+      job->error = static_cast<int>(GetLastError());
+      break;
+    }
+    done += written;
+  }
 #else
+  while (done < length) {
     const ssize_t result = write(job->fd, bytes + done, length - done);
-#endif
     if (result < 0) {
       if (errno == EINTR) continue;
       job->error = errno;
@@ -31,6 +46,7 @@ void WriteJobNow(WriteJob* job) {
     }
     done += static_cast<size_t>(result);
   }
+#endif
   job->written = done;
 }
 

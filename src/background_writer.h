@@ -21,7 +21,7 @@ struct WriteJob {
   std::function<void(WriteJob*)> prepare;
   // Set by the writer; read once done.
   size_t written = 0;
-  int error = 0;  // errno of the write that failed, or 0
+  int error = 0;  // errno of the write that failed (a Win32 error code on Windows), or 0
   bool done = false;
 };
 

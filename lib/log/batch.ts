@@ -31,8 +31,18 @@ interface Staged {
   jsons: string[];
   /** Every staged append waits for its write: none is acknowledged before. */
   waiters: Waiter[];
-  /** Their data's length in UTF-16 units: about their bytes, for the buffer's bound. */
+  /** Their lines' length, about: their data in UTF-16 units and each one's fields around it. */
   units: number;
+  envelope: number;
+}
+
+/**
+ * The bytes a record's line takes around its data: {"seq":<16 digits at most>,"ts":"<24>","prev":"<64>",
+ * "data":...,"hash":"<64>"}\n, and ,"keyId":"<id>" and ,"sig":"<64>" when signed. An upper bound, so a
+ * burst of small records is still written about every 64 KiB.
+ */
+function envelopeBytes(key: SigningKey | null): number {
+  return 213 + (key === null ? 0 : 84 + key.id.length);
 }
 
 export class Batch {
@@ -54,9 +64,9 @@ export class Batch {
    * records and the staged ones). `waiter` is resolved with its { seq, hash } once written.
    */
   stage(seq: number, dataJson: string, key: SigningKey | null, waiter: Waiter): void {
-    const staged = (this.#staged ??= { seq, key, jsons: [], waiters: [], units: 0 });
+    const staged = (this.#staged ??= { seq, key, jsons: [], waiters: [], units: 0, envelope: envelopeBytes(key) });
     staged.jsons.push(dataJson);
-    staged.units += dataJson.length;
+    staged.units += dataJson.length + staged.envelope;
     staged.waiters.push(waiter);
   }
 
@@ -75,8 +85,8 @@ export class Batch {
   }
 
   /**
-   * The buffered records' length in bytes (the staged ones' data counted in UTF-16 units): it bounds
-   * memory, and counts toward a segment's size (segmented logs stage nothing).
+   * The buffered records' length in bytes (the staged ones' about: their data counted in UTF-16 units):
+   * it bounds memory, and counts toward a segment's size (segmented logs stage nothing).
    */
   get bytes(): number {
     return this.records.bytes + (this.#staged?.units ?? 0);
