@@ -42,8 +42,15 @@ export interface ContainerSignals {
 /** A path as the addon takes it: a string, or a Buffer of its bytes. */
 export type NativePath = string | Buffer;
 
-/** The verifier's fast path (src/scan.h): returns [consumedBytes, lines, nextSeq, prevHex]. */
-export type ScanRecords = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
+/**
+ * The verifier's fast path (src/scan.h): returns [consumedBytes, lines, nextSeq, prevHex]. With a scanner
+ * (recordScanner), its keys check signatures and its helper thread hashes; without one, signed records are
+ * taken on their hash alone and a helper thread serves this call only.
+ */
+export type ScanRecords = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number, scanner?: NativeRecordScanner) => [number, number, number, string];
+
+/** One verification's scanner (recordScanner): the keys it checks signatures with, and its helper thread. Opaque. */
+export type NativeRecordScanner = { readonly __nativeRecordScanner: unique symbol };
 
 /** A signing key's inner and outer SHA-256 states, held by the addon (hmacKey). Opaque. */
 export type NativeHmacKey = { readonly __nativeHmacKey: unique symbol };
@@ -126,8 +133,11 @@ export interface NativeBinding {
    * exclusive lock, 1 tries (false when held elsewhere), 2 unlocks.
    */
   lockSync(fd: number, mode: 0 | 1 | 2): boolean;
-  /** Absent when the policy turns the native scan off (FS_APPEND_ONLY_NATIVE_SCAN=0). */
+  /** Absent, as are the two below, when the policy turns the native scan off (FS_APPEND_ONLY_NATIVE_SCAN=0). */
   scanRecords?: ScanRecords;
+  /** Keys given (null: signatures are not checked) once per verification; the scanner keeps a helper thread until closed. */
+  recordScanner?: (keys: [id: string, secret: Buffer][] | null) => NativeRecordScanner;
+  closeRecordScanner?: (scanner: NativeRecordScanner) => void;
   /** Absent when the policy turns native record encoding off (FS_APPEND_ONLY_NATIVE_ENCODE=0). */
   encodeRecord?: EncodeRecord;
   hmacKey?: (secret: Buffer) => NativeHmacKey;
@@ -155,7 +165,7 @@ let loaded: LoadResult | undefined;
  */
 function withheldCalls(): (keyof NativeBinding)[] {
   const withheld: (keyof NativeBinding)[] = [];
-  if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords');
+  if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords', 'recordScanner', 'closeRecordScanner');
   if (process.env.FS_APPEND_ONLY_NATIVE_ENCODE === '0') withheld.push('encodeRecord', 'hmacKey', 'RecordBuffer');
   if (process.env.FS_APPEND_ONLY_NATIVE_MERKLE === '0') withheld.push('foldLeaf', 'foldRecordLines');
   return withheld;
@@ -245,7 +255,7 @@ export function platformCapabilities(): PlatformCapabilities {
     flagMethod,
     flags: flagMethod !== 'none',
     lock: binding.lockMethod !== 'none',
-    nativeScan: binding.scanRecords !== undefined,
+    nativeScan: typeof binding.scanRecords === 'function' && typeof binding.recordScanner === 'function' && typeof binding.closeRecordScanner === 'function',
     // An older addon build (a stale prebuild) lacks the calls: the JavaScript paths then serve.
     nativeEncode: typeof binding.encodeRecord === 'function' && typeof binding.hmacKey === 'function',
     nativeMerkle: typeof binding.foldLeaf === 'function' && typeof binding.foldRecordLines === 'function',
@@ -253,9 +263,11 @@ export function platformCapabilities(): PlatformCapabilities {
   };
 }
 
-/** The addon's scanner where the policy allows it, for the verifier; undefined means the JavaScript path. */
-export function nativeScanner(): ScanRecords | undefined {
-  return platformCapabilities().nativeScan ? loadBinding().binding?.scanRecords : undefined;
+/** The addon's scanner calls where the policy allows them, for the verifier; undefined means the JavaScript path. */
+export function nativeScanner(): Required<Pick<NativeBinding, 'scanRecords' | 'recordScanner' | 'closeRecordScanner'>> | undefined {
+  if (!platformCapabilities().nativeScan) return undefined;
+  const binding = loadBinding().binding!;
+  return { scanRecords: binding.scanRecords!, recordScanner: binding.recordScanner!, closeRecordScanner: binding.closeRecordScanner! };
 }
 
 /** The addon's record encoder and key maker where the policy allows them; undefined means the JavaScript path. */

@@ -1,11 +1,20 @@
-// The verifier's fast path: walks complete lines while they are plain, valid, chained data records.
-// No N-API in it. Anything else (a recovery or signed record, a seq to stop at, damage) stops the walk,
-// and the JavaScript verifier takes that line, so every finding is made in one place.
+// The verifier's fast path: walks complete lines while they are data records the JavaScript verifier
+// would accept without a finding (valid, chained and, when keys are given, signed by one of them). No
+// N-API in it. Anything else (a recovery, seal, prune or checkpoint record, a seq to stop at, damage, a
+// signature that does not verify) stops the walk, and the JavaScript verifier takes that line, so every
+// finding is made in one place.
 #ifndef FS_APPEND_ONLY_SCAN_H
 #define FS_APPEND_ONLY_SCAN_H
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine.h"
 
 namespace fsao {
 
@@ -20,8 +29,67 @@ struct ScanResult {
   size_t lines = 0;
 };
 
-// Scans data[0, length). On return `state` holds the last accepted record's successor and hash.
-ScanResult ScanRecords(const char* data, size_t length, ScanState* state);
+// What one stretch of whole lines holds: the run of lines at its start that are records chained to
+// each other, and the ends of that run, which are chained to the stretches around it afterwards.
+struct Stretch {
+  size_t begin = 0;
+  size_t end = 0;
+  size_t accepted_end = 0;  // == end when every line of the stretch was accepted
+  size_t lines = 0;
+  double first_seq = 0;
+  const char* first_prev = nullptr;
+  double last_seq = 0;
+  const char* last_hash = nullptr;
+};
+
+// One verification's scanner: the keys signatures are checked with, and a helper thread started on the
+// first long scan and kept until Close() or destruction, so that each chunk costs a wake-up, not a
+// thread. Scan() is called from one thread at a time.
+class RecordScanner {
+ public:
+  // With check_signatures (keys were given) every record must be signed by a key added here; without,
+  // a signed record is taken on its hash alone, as the JavaScript verifier takes it without keys.
+  explicit RecordScanner(bool check_signatures);
+  ~RecordScanner();
+  RecordScanner(const RecordScanner&) = delete;
+  RecordScanner& operator=(const RecordScanner&) = delete;
+
+  // Takes ownership of `key`. An id given twice keeps the last key.
+  void AddKey(const std::string& id, HmacKey* key);
+
+  // Scans data[0, length). On return `state` holds the last accepted record's successor and hash.
+  ScanResult Scan(const char* data, size_t length, ScanState* state);
+
+  // Stops the helper thread (a later Scan() starts another when it needs one).
+  void Close();
+
+ private:
+  struct Job;
+
+  Stretch ScanStretch(const char* data, size_t begin, size_t end, double stop_seq) const;
+  const HmacKey* FindKey(const char* id, size_t length) const;
+  void Work(Job* job) const;
+  bool StartHelper();
+  void HelperLoop();
+
+  const bool check_signatures_;
+  struct Key {
+    std::string id;
+    HmacKey* key;
+  };
+  // Few, and looked up only when a record's key id differs from the one before: a list serves.
+  std::vector<Key> keys_;
+
+  std::vector<Stretch> stretches_;
+  std::thread helper_;
+  bool helper_failed_ = false;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  Job* job_ = nullptr;        // offered to the helper, until it takes it (or the caller takes it back)
+  bool helper_busy_ = false;  // the helper holds a job
+  bool stop_ = false;
+};
 
 }  // namespace fsao
 

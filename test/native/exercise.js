@@ -41,6 +41,53 @@ const chain = (() => {
   return Buffer.from(text);
 })();
 
+// The same, signed: the first half by k1, the rest by k2 (a key rotation), each HMAC over the bytes before
+// ,"sig":, as the format says. Key secrets of one block and of more than one (hashed first).
+const SCAN_KEYS = [['k1', Buffer.alloc(64, 1)], ['k2', Buffer.alloc(100, 2)]];
+const signedChain = (() => {
+  const { createHash, createHmac } = require('node:crypto');
+  let prev = '0'.repeat(64);
+  let text = '';
+  for (let seq = 1; seq <= RECORDS; seq += 1) {
+    const [id, secret] = SCAN_KEYS[seq <= RECORDS / 2 ? 0 : 1];
+    const body = `{"seq":${seq},"ts":"2026-11-22T10:00:00.000Z","prev":"${prev}","keyId":"${id}","data":{"n":${seq}}`;
+    const signed = `${body},"sig":"${createHmac('sha256', secret).update(body).digest('hex')}"`;
+    prev = createHash('sha256').update(signed).digest('hex');
+    text += `${signed},"hash":"${prev}"}\n`;
+  }
+  return Buffer.from(text);
+})();
+
+// The scanner with keys, its helper thread and its stretches, on the signed chain: taken whole, stopped at
+// a changed signature (in the first half, the probe's, and the second, the helper's), at an unknown key.
+function scanSigned(round) {
+  const genesis = '0'.repeat(64);
+  const scanner = addon.recordScanner(round % 7 === 0 ? [...SCAN_KEYS, ['k1', SCAN_KEYS[0][1]]] : SCAN_KEYS);
+  assert.deepStrictEqual(addon.scanRecords(signedChain, 0, signedChain.length, 1, genesis, 0, scanner).slice(0, 3), [signedChain.length, RECORDS, RECORDS + 1]);
+  const sigAt = (line) => {
+    let at = 0;
+    for (let i = 0; i < line; i += 1) at = signedChain.indexOf(0x0a, at) + 1;
+    return signedChain.indexOf(',"sig":"', at) + 8;
+  };
+  const line = round % 2 === 0 ? 3 : RECORDS - 1 - (round % 200);
+  const forged = Buffer.from(signedChain);
+  forged[sigAt(line)] ^= 1;
+  assert.strictEqual(addon.scanRecords(forged, 0, forged.length, 1, genesis, 0, scanner)[1], line);
+  const withoutK2 = addon.recordScanner([SCAN_KEYS[0]]);
+  assert.strictEqual(addon.scanRecords(signedChain, 0, signedChain.length, 1, genesis, 0, withoutK2)[1], RECORDS / 2);
+  addon.closeRecordScanner(withoutK2);
+  // Without keys a signed record is taken on its hash, unsigned ones with keys are not.
+  const keyless = addon.recordScanner(null);
+  assert.strictEqual(addon.scanRecords(signedChain, 0, signedChain.length, 1, genesis, 0, keyless)[1], RECORDS);
+  assert.strictEqual(addon.scanRecords(chain, 0, chain.length, 1, genesis, 0, scanner)[1], 0);
+  addon.closeRecordScanner(keyless);
+  addon.closeRecordScanner(keyless);
+  // A closed scanner scans again; one never closed is collected with its thread.
+  addon.closeRecordScanner(scanner);
+  assert.strictEqual(addon.scanRecords(signedChain, 0, 5000, 1, genesis, 0, scanner)[1] > 0, true);
+  if (round % 10 !== 0) addon.closeRecordScanner(scanner);
+}
+
 // The record encoder and the Merkle fold, checked against node:crypto from the format's rules.
 const { createHash, createHmac } = require('node:crypto');
 const SECRETS = [0, 1, 32, 63, 64, 65, 200].map((length) => Buffer.alloc(length, length + 1));
@@ -220,6 +267,14 @@ async function main() {
     }
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, chain.length + 1, 1, '0'.repeat(64), 0)), 'RangeError');
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, 'short', 0)), 'RangeError');
+    scanSigned(round);
+    assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, '0'.repeat(64), 0, {})), 'TypeError');
+    assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, '0'.repeat(64), 0, KEYS[0])), 'TypeError');
+    assert.strictEqual(code(() => addon.recordScanner('k1')), 'TypeError');
+    assert.strictEqual(code(() => addon.recordScanner([['k1', 'not a buffer']])), 'TypeError');
+    assert.strictEqual(code(() => addon.recordScanner([7])), 'TypeError');
+    assert.strictEqual(code(() => addon.recordScanner()), 'TypeError');
+    assert.strictEqual(code(() => addon.closeRecordScanner(KEYS[0])), 'TypeError');
 
     // The record encoder: every record type, signed with every key length and unsigned, Unicode data.
     for (const [i, type] of [null, 'recovery', 'seal', 'prune', 'checkpoint'].entries()) {
