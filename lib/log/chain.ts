@@ -14,47 +14,45 @@ export interface EncodedRecord {
 }
 
 export class Chain {
-  #head: Head | null = null;
-  /** The head last pushed into a record buffer, and that buffer. */
-  #pushed: Head | null = null;
-  #pushedTo: RecordBuffer | null = null;
+  /** The head as seq and hash (0 and null for an empty log), never an object handed to a caller. */
+  #seq = 0;
+  #hash: string | null = null;
+  /** The record buffer whose last record is the head, or null when the head came from elsewhere. */
+  #madeBy: RecordBuffer | null = null;
   /** Records staged after the head, and what makes their hashes known. */
   #staged = 0;
   #settleStaged: (() => void) | null = null;
 
-  /** The last record encoded or read back: { seq, hash }, or null for an empty log. */
+  /** The last record encoded or read back: { seq, hash } (a copy), or null for an empty log. */
   get head(): Head | null {
     this.#settle();
-    return this.#head;
+    return this.#hash === null ? null : { seq: this.#seq, hash: this.#hash };
   }
 
   /** Continues from what the file holds (after reading its tail); staged records are forgotten. */
   reset(head: Head | null): void {
     this.#staged = 0;
     this.#settleStaged = null;
-    this.#head = head;
+    this.#moveTo(head?.seq ?? 0, head?.hash ?? null, null);
   }
 
   /** Encodes the record after the head and makes it the head. */
   next(dataJson: string, type: RecordType, key: SigningKey | null): EncodedRecord {
     this.#settle();
-    const seq = (this.#head?.seq ?? 0) + 1;
-    const prev = this.#head?.hash ?? GENESIS;
-    const { line, hash } = encodeRecord({ seq, ts: timestamp(), prev, type, keyId: key?.id ?? null, dataJson }, key);
-    this.#head = { seq, hash };
-    return { line, head: this.#head };
+    const seq = this.#seq + 1;
+    const { line, hash } = encodeRecord({ seq, ts: timestamp(), prev: this.#hash ?? GENESIS, type, keyId: key?.id ?? null, dataJson }, key);
+    this.#moveTo(seq, hash, null);
+    return { line, head: { seq, hash } };
   }
 
   /** Encodes the next data record into `records` (written with the others there) and makes it the head. */
   push(records: RecordBuffer, dataJson: string, key: SigningKey | null): Head {
     this.#settle();
-    const seq = (this.#head?.seq ?? 0) + 1;
+    const seq = this.#seq + 1;
     const prev = this.prevFor(records);
     const hash = prev === null ? records.pushNext(seq, key, dataJson) : records.push(seq, prev, 'data', key, dataJson);
-    this.#head = { seq, hash };
-    this.#pushed = this.#head;
-    this.#pushedTo = records;
-    return this.#head;
+    this.#moveTo(seq, hash, records);
+    return { seq, hash };
   }
 
   /**
@@ -64,7 +62,7 @@ export class Chain {
   stage(settle: () => void): number {
     this.#staged += 1;
     this.#settleStaged = settle;
-    return (this.#head?.seq ?? 0) + this.#staged;
+    return this.#seq + this.#staged;
   }
 
   /**
@@ -73,23 +71,26 @@ export class Chain {
    * being written.
    */
   prevFor(records: RecordBuffer): string | null {
-    const head = this.#head;
-    return head !== null && head === this.#pushed && records === this.#pushedTo ? null : (head?.hash ?? GENESIS);
+    return records === this.#madeBy ? null : (this.#hash ?? GENESIS);
   }
 
   /** The first `count` staged records were written through `records`; `head` is the last of them. */
   settled(count: number, head: Head, records: RecordBuffer): void {
     this.#staged -= count;
     if (this.#staged === 0) this.#settleStaged = null;
-    this.#head = head;
-    this.#pushed = head;
-    this.#pushedTo = records;
+    this.#moveTo(head.seq, head.hash, records);
   }
 
   /** The staged records' write failed: none of them is in the chain (a catch-up follows). */
   abandonStaged(): void {
     this.#staged = 0;
     this.#settleStaged = null;
+  }
+
+  #moveTo(seq: number, hash: string | null, madeBy: RecordBuffer | null): void {
+    this.#seq = seq;
+    this.#hash = hash;
+    this.#madeBy = madeBy;
   }
 
   #settle(): void {

@@ -25,6 +25,9 @@ export class LogCore {
     readonly directory: LogDirectory | null,
   ) {}
 
+  /** A catch-up after a failed write failed: the head is not to be trusted until one succeeds. */
+  #stale = false;
+
   /** The Merkle tree and checkpoints, when the log makes checkpoints. */
   #checkpointer: Checkpointer | null = null;
 
@@ -83,11 +86,32 @@ export class LogCore {
 
   explain = (error: unknown): unknown => explainLogFailure(error instanceof Error && error.name === 'WriteFailure' ? error.cause : error, this.path);
 
+  /**
+   * Under the lock, after a write failed: continue from what the file holds. When that fails too (a full
+   * disk refusing the recovery record as well), the head may name a record the file lacks: the next
+   * record chained catches up first (catchUpIfStale), and the failure is reported then.
+   */
+  catchUpAfterFailure(key: SigningKey | null): void {
+    try {
+      this.catchUp(key);
+    } catch {
+      this.#stale = true;
+    }
+  }
+
+  /** Under the lock, before a record is chained: catches up if the last catch-up after a failure failed; throws if it fails again. */
+  catchUpIfStale(key: SigningKey | null): void {
+    if (this.#stale) this.catchUp(key);
+  }
+
   /** Under the lock: continue from what the file holds, closing any bytes after its last record. */
   catchUp(key: SigningKey | null): void {
-    if (this.directory !== null) return this.directory.catchUp(this, key);
-    const tail = catchUp(this.file, this.chain, key, this.path, null, this.treeKeeping);
-    if (tail?.headLine?.type === 'seal') throw logSealedError(this.path);
+    if (this.directory !== null) this.directory.catchUp(this, key);
+    else {
+      const tail = catchUp(this.file, this.chain, key, this.path, null, this.treeKeeping);
+      if (tail?.headLine?.type === 'seal') throw logSealedError(this.path);
+    }
+    this.#stale = false;
   }
 
   /**
@@ -96,6 +120,7 @@ export class LogCore {
    * and the record opens the next one.
    */
   nextData(records: RecordBuffer, dataJson: string, key: SigningKey | null, writePending: () => void): Head {
+    this.catchUpIfStale(key);
     const directory = this.directory;
     if (directory === null || directory.policy === null) return this.chain.push(records, dataJson, key);
     const before = this.chain.head;

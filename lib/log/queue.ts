@@ -132,11 +132,7 @@ export class LockQueue {
       const written = records.write(this.core.file, this.core.chain, this.core.explain);
       syncing.push(...written.syncing);
       if (written.failure === null) return;
-      try {
-        this.core.catchUp(batch[0]!.key);
-      } catch {
-        // reported by the next append
-      }
+      this.core.catchUpAfterFailure(batch[0]!.key);
     };
     for (const pending of batch) {
       const head = this.core.nextData(records.records, pending.dataJson, pending.key, write);

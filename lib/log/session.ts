@@ -118,11 +118,7 @@ export class Session {
     const explained = this.core.explain(failure);
     this.#batch.discard(failure, explained);
     this.core.chain.abandonStaged();
-    try {
-      this.core.catchUp(this.#key);
-    } catch {
-      // reported by the next append
-    }
+    this.core.catchUpAfterFailure(this.#key);
     return explained;
   }
 

@@ -102,6 +102,7 @@ export class SharedLog {
       try {
         if (this.session.enter(key)) {
           if (this.#inBurst && this.#canStage()) {
+            this.core.catchUpIfStale(key);
             return new Promise<Head>((resolve, reject) => this.session.stage(dataJson, key, { head: UNWRITTEN, durable, resolve, reject }));
           }
           this.#noteAppend();
