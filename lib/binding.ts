@@ -49,6 +49,13 @@ export type NativePath = string | Buffer;
  */
 export type ScanRecords = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number, scanner?: NativeRecordScanner) => [number, number, number, string];
 
+/**
+ * The same over an open file (src/scan.h ScanFile): the lines that start in [position, limit), read and
+ * scanned off the main thread. Resolves to [consumedBytes, lines, nextSeq, prevHex, more]; `more` is false
+ * when it stopped before the limit (a line it does not take, the end of the file).
+ */
+export type ScanFile = (scanner: NativeRecordScanner, fd: number, position: number, limit: number, expectedSeq: number, prev: string, stopSeq: number) => Promise<[number, number, number, string, boolean]>;
+
 /** One verification's scanner (recordScanner): the keys it checks signatures with, and its helper thread. Opaque. */
 export type NativeRecordScanner = { readonly __nativeRecordScanner: unique symbol };
 
@@ -133,8 +140,9 @@ export interface NativeBinding {
    * exclusive lock, 1 tries (false when held elsewhere), 2 unlocks.
    */
   lockSync(fd: number, mode: 0 | 1 | 2): boolean;
-  /** Absent, as are the two below, when the policy turns the native scan off (FS_APPEND_ONLY_NATIVE_SCAN=0). */
+  /** Absent, as are the three below, when the policy turns the native scan off (FS_APPEND_ONLY_NATIVE_SCAN=0). */
   scanRecords?: ScanRecords;
+  scanFile?: ScanFile;
   /** Keys given (null: signatures are not checked) once per verification; the scanner keeps a helper thread until closed. */
   recordScanner?: (keys: [id: string, secret: Buffer][] | null) => NativeRecordScanner;
   closeRecordScanner?: (scanner: NativeRecordScanner) => void;
@@ -165,7 +173,7 @@ let loaded: LoadResult | undefined;
  */
 function withheldCalls(): (keyof NativeBinding)[] {
   const withheld: (keyof NativeBinding)[] = [];
-  if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords', 'recordScanner', 'closeRecordScanner');
+  if (process.env.FS_APPEND_ONLY_NATIVE_SCAN === '0') withheld.push('scanRecords', 'scanFile', 'recordScanner', 'closeRecordScanner');
   if (process.env.FS_APPEND_ONLY_NATIVE_ENCODE === '0') withheld.push('encodeRecord', 'hmacKey', 'RecordBuffer');
   if (process.env.FS_APPEND_ONLY_NATIVE_MERKLE === '0') withheld.push('foldLeaf', 'foldRecordLines');
   return withheld;
@@ -255,7 +263,7 @@ export function platformCapabilities(): PlatformCapabilities {
     flagMethod,
     flags: flagMethod !== 'none',
     lock: binding.lockMethod !== 'none',
-    nativeScan: typeof binding.scanRecords === 'function' && typeof binding.recordScanner === 'function' && typeof binding.closeRecordScanner === 'function',
+    nativeScan: ['scanRecords', 'scanFile', 'recordScanner', 'closeRecordScanner'].every((name) => typeof binding[name as keyof NativeBinding] === 'function'),
     // An older addon build (a stale prebuild) lacks the calls: the JavaScript paths then serve.
     nativeEncode: typeof binding.encodeRecord === 'function' && typeof binding.hmacKey === 'function',
     nativeMerkle: typeof binding.foldLeaf === 'function' && typeof binding.foldRecordLines === 'function',
@@ -264,10 +272,10 @@ export function platformCapabilities(): PlatformCapabilities {
 }
 
 /** The addon's scanner calls where the policy allows them, for the verifier; undefined means the JavaScript path. */
-export function nativeScanner(): Required<Pick<NativeBinding, 'scanRecords' | 'recordScanner' | 'closeRecordScanner'>> | undefined {
+export function nativeScanner(): Required<Pick<NativeBinding, 'scanRecords' | 'scanFile' | 'recordScanner' | 'closeRecordScanner'>> | undefined {
   if (!platformCapabilities().nativeScan) return undefined;
-  const binding = loadBinding().binding!;
-  return { scanRecords: binding.scanRecords!, recordScanner: binding.recordScanner!, closeRecordScanner: binding.closeRecordScanner! };
+  const { scanRecords, scanFile, recordScanner, closeRecordScanner } = loadBinding().binding!;
+  return { scanRecords: scanRecords!, scanFile: scanFile!, recordScanner: recordScanner!, closeRecordScanner: closeRecordScanner! };
 }
 
 /** The addon's record encoder and key maker where the policy allows them; undefined means the JavaScript path. */

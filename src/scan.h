@@ -25,8 +25,10 @@ struct ScanState {
 };
 
 struct ScanResult {
-  size_t consumed = 0;  // bytes of whole lines accepted, from the start
+  uint64_t consumed = 0;  // bytes of whole lines accepted, from the start
   size_t lines = 0;
+  // ScanFile only: every line up to the limit was taken, and more of the file may follow.
+  bool more = false;
 };
 
 // What one stretch of whole lines holds: the run of lines at its start that are records chained to
@@ -43,8 +45,7 @@ struct Stretch {
 };
 
 // One verification's scanner: the keys signatures are checked with, and a helper thread started on the
-// first long scan and kept until Close() or destruction, so that each chunk costs a wake-up, not a
-// thread. Scan() is called from one thread at a time.
+// first long scan and kept until Close() or destruction. One scan at a time.
 class RecordScanner {
  public:
   // With check_signatures (keys were given) every record must be signed by a key added here; without,
@@ -60,34 +61,45 @@ class RecordScanner {
   // Scans data[0, length). On return `state` holds the last accepted record's successor and hash.
   ScanResult Scan(const char* data, size_t length, ScanState* state);
 
-  // Stops the helper thread (a later Scan() starts another when it needs one).
+  // Scans the lines of the open file `file` (a descriptor, as libuv and Node number them) that start in [position, limit), position being a line start,
+  // reading them itself: both threads read blocks of the file and scan them, so no chunk passes through
+  // JavaScript and neither thread waits for the other between chunks. At most 1 GiB from position per
+  // call. `more` is false when it stopped before the limit (a line it does not take, the end of the file,
+  // a read that failed).
+  ScanResult ScanFile(int file, uint64_t position, uint64_t limit, ScanState* state);
+
+  // Stops the helper thread (a later scan starts another when it needs one).
   void Close();
 
  private:
-  struct Job;
-
-  Stretch ScanStretch(const char* data, size_t begin, size_t end, double stop_seq) const;
-  const HmacKey* FindKey(const char* id, size_t length) const;
-  void Work(Job* job) const;
-  bool StartHelper();
-  void HelperLoop();
-
-  const bool check_signatures_;
+  class Task;
+  class MemoryTask;
+  class FileTask;
   struct Key {
     std::string id;
     HmacKey* key;
   };
+
+  Stretch ScanStretch(const char* data, size_t begin, size_t end, double stop_seq) const;
+  const HmacKey* FindKey(const char* id, size_t length) const;
+  // Runs `task` on this thread and the helper, when one can be had; returns once both are done with it.
+  void RunShared(Task* task);
+  bool StartHelper();
+  void HelperLoop();
+
+  const bool check_signatures_;
   // Few, and looked up only when a record's key id differs from the one before: a list serves.
   std::vector<Key> keys_;
 
   std::vector<Stretch> stretches_;
+  std::vector<char> block_buffers_[2];  // ScanFile's, one for each thread
   std::thread helper_;
   bool helper_failed_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  Job* job_ = nullptr;        // offered to the helper, until it takes it (or the caller takes it back)
-  bool helper_busy_ = false;  // the helper holds a job
+  Task* task_ = nullptr;      // offered to the helper, until it takes it (or the caller takes it back)
+  bool helper_busy_ = false;  // the helper holds a task
   bool stop_ = false;
 };
 

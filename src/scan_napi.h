@@ -6,7 +6,7 @@
 
 namespace fsao {
 
-// Adds scanRecords, recordScanner and closeRecordScanner (lib/binding.ts ScanRecords) to `exports`.
+// Adds scanRecords, scanFile, recordScanner and closeRecordScanner (lib/binding.ts) to `exports`.
 void RegisterScan(Napi::Env env, Napi::Object exports);
 
 }  // namespace fsao

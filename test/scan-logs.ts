@@ -29,6 +29,13 @@ const CHILD = `
       scanned += result[1];
       return result;
     };
+    const scanFile = binding.scanFile;
+    binding.scanFile = async (...args) => {
+      const result = await scanFile(...args);
+      scans += 1;
+      scanned += result[1];
+      return result;
+    };
   }
   const [file, options] = process.argv.slice(1);
   verifyLog(file, JSON.parse(options)).then((report) =>

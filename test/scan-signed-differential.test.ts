@@ -2,7 +2,7 @@
 // with, signed ones included, so that reports stay identical with and without it; and its two threads'
 // stretches join as one walk, wherever a line stops it.
 import { createHash, createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -147,9 +147,12 @@ describe('the scanner stops where the verifier would find something, wherever th
   const offsets: number[] = [];
   lines.reduce((offset, line) => (offsets.push(offset), offset + line.length), 0);
 
-  function expectStopsAt(view: Buffer, i: number, scanner: NativeRecordScanner, stopSeq = 0): void {
+  /** Scans the lines given, which must stop at line i. */
+  function expectStopsAt(viewLines: Buffer[], i: number, scanner: NativeRecordScanner, stopSeq = 0): void {
+    const view = Buffer.concat(viewLines);
     const [consumed, taken, nextSeq] = scanRecords(view, 0, view.length, 1, GENESIS, stopSeq, scanner);
-    expect({ i, taken, consumed, nextSeq }).toEqual({ i, taken: i, consumed: offsets[i], nextSeq: i + 1 });
+    const before = viewLines.slice(0, i).reduce((bytes, line) => bytes + line.length, 0);
+    expect({ i, taken, consumed, nextSeq }).toEqual({ i, taken: i, consumed: before, nextSeq: i + 1 });
   }
 
   it('at a changed hash, a changed signature, a missing line or the stop seq on any line', () => {
@@ -157,22 +160,23 @@ describe('the scanner stops where the verifier would find something, wherever th
     const withoutKeys = openScanner(null);
     try {
       for (let i = 0; i < COUNT; i += 1) {
-        const hashChanged = Buffer.concat(lines);
-        const hashAt = offsets[i]! + lines[i]!.length - 4; // the hash's last digit
-        hashChanged[hashAt] = hashChanged[hashAt] === 0x30 ? 0x31 : 0x30;
+        const hashChanged = [...lines];
+        const changedLine = Buffer.from(lines[i]!);
+        const hashAt = changedLine.length - 4; // the hash's last digit
+        changedLine[hashAt] = changedLine[hashAt] === 0x30 ? 0x31 : 0x30;
+        hashChanged[i] = changedLine;
         expectStopsAt(hashChanged, i, i % 2 === 0 ? withKeys : withoutKeys);
 
-        const missing = Buffer.concat([...lines.slice(0, i), ...lines.slice(i + 1)]);
-        expectStopsAt(missing, i, i % 2 === 0 ? withoutKeys : withKeys);
+        expectStopsAt([...lines.slice(0, i), ...lines.slice(i + 1)], i, i % 2 === 0 ? withoutKeys : withKeys);
 
-        expectStopsAt(Buffer.concat(lines), i, i % 3 === 0 ? withoutKeys : withKeys, i + 1);
+        expectStopsAt(lines, i, i % 3 === 0 ? withoutKeys : withKeys, i + 1);
 
         // Record i - 1 changed and hashed again, its seq and prev kept: a valid record that line i no longer chains to.
         if (i > 0) {
           const changed = [...lines];
           const before = parseLine(lines[i - 1]!.subarray(0, -1))!;
           changed[i - 1] = Buffer.from(encodeRecord({ seq: i, ts: before.ts, prev: before.prev, type: 'data', keyId: null, dataJson: '"changed"' }, rotation(i)).line);
-          expectStopsAt(Buffer.concat(changed), i, i % 2 === 0 ? withKeys : withoutKeys);
+          expectStopsAt(changed, i, i % 2 === 0 ? withKeys : withoutKeys);
         }
 
         // Signed with the wrong secret, and hashed again, so that only the signature is wrong: the scanner
@@ -308,6 +312,127 @@ describe('the scanner reads a signed line as parseLine does', () => {
       const view = Buffer.concat([...before, padded(beforeTail.seq + 1, beforeTail.hash, MAX_RECORD_BYTES)]);
       expect(scanRecords(view, 0, view.length, 1, GENESIS, 0, scanner)[1]).toBe(before.length + 1);
     } finally {
+      binding.closeRecordScanner!(scanner);
+    }
+  });
+});
+
+describe('the scanner reading the file itself', () => {
+  const scanFile = binding.scanFile!;
+  const KEY = KEYS[1]!;
+  const BLOCK = 256 * 1024; // src/scan.cc kBlockBytes: the lines around each block's edges are the ones to try
+
+  /** Writes `lines` to a file and scans it from `position` (a line start) to `limit`, with `scanner`. */
+  async function scanLines(name: string, lines: Buffer[], scanner: NativeRecordScanner, position = 0, limit = Number.MAX_SAFE_INTEGER, start = { seq: 1, prev: GENESIS }) {
+    const file = join(dir, name);
+    writeFileSync(file, Buffer.concat(lines));
+    const fd = openSync(file, 'r');
+    try {
+      const [consumed, taken, nextSeq, last, more] = await scanFile(scanner, fd, position, limit, start.seq, start.prev, 0);
+      return { consumed, taken, nextSeq, last, more };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  const bytesOf = (lines: Buffer[]): number => lines.reduce((bytes, line) => bytes + line.length, 0);
+
+  // About 1.3 MB: five blocks, every line of it signed.
+  const lines = chain(4000, () => KEY, 11);
+  const starts: number[] = [];
+  lines.reduce((offset, line) => (starts.push(offset), offset + line.length), 0);
+  const nearEdges = [...new Set(starts.flatMap((offset, i) => (Math.floor(offset / BLOCK) !== Math.floor((offset + lines[i]!.length - 1) / BLOCK) ? [i - 2, i - 1, i, i + 1, i + 2] : [])))].filter(
+    (i) => i >= 0 && i < lines.length,
+  );
+
+  it('takes a whole signed file, and stops at the end of its last whole line', async () => {
+    const scanner = openScanner(keyMap([KEY]));
+    try {
+      expect(await scanLines('whole.log', lines, scanner)).toMatchObject({ consumed: bytesOf(lines), taken: lines.length, nextSeq: lines.length + 1, more: false });
+      const cut = [...lines.slice(0, -1), lines[lines.length - 1]!.subarray(0, 100)];
+      expect(await scanLines('cut.log', cut, scanner)).toMatchObject({ consumed: bytesOf(lines.slice(0, -1)), taken: lines.length - 1, more: false });
+    } finally {
+      binding.closeRecordScanner!(scanner);
+    }
+  });
+
+  it('stops at a changed line or a missing one next to each block edge', async () => {
+    expect(nearEdges.length).toBeGreaterThanOrEqual(20);
+    const scanner = openScanner(keyMap([KEY]));
+    try {
+      for (const i of nearEdges) {
+        const changed = [...lines];
+        const line = Buffer.from(lines[i]!);
+        line[line.length - 10] = line[line.length - 10] === 0x30 ? 0x31 : 0x30;
+        changed[i] = line;
+        expect({ i, ...(await scanLines('changed.log', changed, scanner)) }).toMatchObject({ i, taken: i, consumed: bytesOf(lines.slice(0, i)), more: false });
+        const missing = [...lines.slice(0, i), ...lines.slice(i + 1)];
+        expect({ i, ...(await scanLines('missing.log', missing, scanner)) }).toMatchObject({ i, taken: i, consumed: bytesOf(lines.slice(0, i)), more: false });
+      }
+    } finally {
+      binding.closeRecordScanner!(scanner);
+    }
+  }, 60_000);
+
+  it('takes the lines that start before the limit, from any line start, and says when there may be more', async () => {
+    const scanner = openScanner(keyMap([KEY]));
+    const next = random(5);
+    const whole = Buffer.concat(lines);
+    try {
+      for (let round = 0; round < 40; round += 1) {
+        const first = Math.floor(next() * 1000);
+        const position = starts[first]!;
+        const limit = position + 1 + Math.floor(next() * (round % 2 === 0 ? 3 * BLOCK : whole.length));
+        const prev = first === 0 ? GENESIS : parseLine(lines[first - 1]!.subarray(0, -1))!.hash;
+        let last = first;
+        while (last + 1 < starts.length && starts[last + 1]! < limit) last += 1;
+        const result = await scanLines('limit.log', lines, scanner, position, limit, { seq: first + 1, prev });
+        expect({ round, taken: result.taken, consumed: result.consumed }).toEqual({ round, taken: last - first + 1, consumed: bytesOf(lines.slice(first, last + 1)) });
+        if (limit < whole.length - 100_000) expect(result.more).toBe(true);
+        if (limit >= whole.length) expect(result.more).toBe(false);
+      }
+    } finally {
+      binding.closeRecordScanner!(scanner);
+    }
+  }, 60_000);
+
+  it('reads a record longer than a block whole, and stops before a line too long to be one', async () => {
+    const scanner = openScanner(null);
+    try {
+      const before = chain(2000, () => null, 3);
+      const tail = parseLine(before[before.length - 1]!.subarray(0, -1))!;
+      const long = (seq: number, prev: string, bytes: number): Buffer => {
+        const bare = Buffer.from(encodeRecord({ seq, ts: '2026-11-22T10:00:00.000Z', prev, type: 'data', keyId: null, dataJson: '""' }, null).line).length - 1;
+        return Buffer.from(encodeRecord({ seq, ts: '2026-11-22T10:00:00.000Z', prev, type: 'data', keyId: null, dataJson: `"${'L'.repeat(bytes - bare)}"` }, null).line);
+      };
+      for (const bytes of [600 * 1024, MAX_RECORD_BYTES]) {
+        const record = long(tail.seq + 1, tail.hash, bytes);
+        const after = encodeRecord({ seq: tail.seq + 2, ts: '2026-11-22T10:00:00.000Z', prev: parseLine(record.subarray(0, -1))!.hash, type: 'data', keyId: null, dataJson: '{}' }, null).line;
+        const all = [...before, record, Buffer.from(after)];
+        expect(await scanLines('long.log', all, scanner)).toMatchObject({ taken: all.length, consumed: bytesOf(all), more: false });
+      }
+      const tooLong = Buffer.from(`${'x'.repeat(MAX_RECORD_BYTES + 1)}\n`);
+      const all = [...before, tooLong, ...chain(10, () => null, 4)];
+      expect(await scanLines('too-long.log', all, scanner)).toMatchObject({ taken: before.length, consumed: bytesOf(before), more: false });
+    } finally {
+      binding.closeRecordScanner!(scanner);
+    }
+  }, 60_000);
+
+  it('refuses a second scan while one runs, and closes once it is done', async () => {
+    const scanner = openScanner(null);
+    const file = join(dir, 'busy.log');
+    writeFileSync(file, Buffer.concat(lines));
+    const fd = openSync(file, 'r');
+    try {
+      const running = scanFile(scanner, fd, 0, Number.MAX_SAFE_INTEGER, 1, GENESIS, 0);
+      expect(() => scanRecords(lines[0]!, 0, lines[0]!.length, 1, GENESIS, 0, scanner)).toThrow(/scanning a file/);
+      await expect(Promise.resolve().then(() => scanFile(scanner, fd, 0, 10, 1, GENESIS, 0))).rejects.toThrow(/scanning a file/);
+      binding.closeRecordScanner!(scanner);
+      expect((await running).slice(0, 2)).toEqual([bytesOf(lines), lines.length]);
+      expect((await scanFile(scanner, fd, 0, Number.MAX_SAFE_INTEGER, 1, GENESIS, 0))[1]).toBe(lines.length);
+    } finally {
+      closeSync(fd);
       binding.closeRecordScanner!(scanner);
     }
   });

@@ -35,6 +35,12 @@ export interface LineOptions {
    * the file), before the line is read: returns how many bytes of whole lines it consumed itself.
    */
   skip?: (view: Buffer, from: number, to: number, viewOffset: number) => number;
+  /**
+   * Offered the offset of the rest of a chunk when `skip` took the whole lines of at least half of it and
+   * left none: may take the file's lines from there on itself, reading them through `fd`, and resolves to
+   * the bytes it took and whether it may take more after them. Reading goes on after what it took.
+   */
+  skipFile?: (fd: number, offset: number) => Promise<{ bytes: number; more: boolean }>;
 }
 
 export interface OpenLog {
@@ -87,6 +93,16 @@ export async function openLog(where: string | Buffer): Promise<OpenLog> {
   }
 }
 
+/** Lets `skipFile` take lines from `offset` on for as long as it can; returns where it stopped. */
+async function skipFile(fd: number, offset: number, total: number, options: LineOptions): Promise<number> {
+  for (;;) {
+    const { bytes, more } = await options.skipFile!(fd, offset);
+    offset += bytes;
+    if (bytes > 0) options.onProgress?.(offset, total);
+    if (!more || bytes === 0) return offset;
+  }
+}
+
 export async function* readLines(path: string | Buffer, options: LineOptions = {}): AsyncGenerator<Line> {
   const { file, size: total } = await openLog(path);
   let reading: Promise<{ bytesRead: number }> | undefined;
@@ -108,10 +124,24 @@ export async function* readLines(path: string | Buffer, options: LineOptions = {
       current ^= 1;
       reading = file.read(buffers[current]!, 0, CHUNK_BYTES, position + bytesRead);
       let from = 0;
+      let jumped = false;
       for (;;) {
         if (options.skip !== undefined && carryBytes === 0 && !skipping && from < bytesRead) {
-          from += options.skip(view, from, bytesRead, position);
+          const taken = options.skip(view, from, bytesRead, position);
+          from += taken;
           lineStart = position + from;
+          if (options.skipFile !== undefined && taken >= CHUNK_BYTES / 2 && view.indexOf(0x0a, from) === -1) {
+            const offset = await skipFile(file.fd, position + from, total, options);
+            if (offset > lineStart) {
+              // Reading goes on from there: the read ahead was of bytes already taken.
+              await reading;
+              position = offset;
+              lineStart = offset;
+              reading = file.read(buffers[current]!, 0, CHUNK_BYTES, position);
+              jumped = true;
+              break;
+            }
+          }
         }
         const newline = view.indexOf(0x0a, from);
         if (newline === -1) break;
@@ -129,6 +159,7 @@ export async function* readLines(path: string | Buffer, options: LineOptions = {
         from = newline + 1;
         lineStart = position + from;
       }
+      if (jumped) continue;
       const rest = bytesRead - from;
       carryBytes += rest;
       if (carryBytes > MAX_RECORD_BYTES) {

@@ -9,6 +9,8 @@ import { CompactRange } from '../checkpoint/merkle';
 import { type StoredRange, storedRange } from './tree';
 
 export type Scanner = (view: Buffer, from: number, to: number, expectedSeq: number, prev: string, stopSeq: number) => [number, number, number, string];
+/** The native scanner over the open file `fd` from `offset` on: [consumedBytes, lines, nextSeq, prevHex, more]. */
+export type FileScanner = (fd: number, offset: number, expectedSeq: number, prev: string, stopSeq: number) => Promise<[number, number, number, string, boolean]>;
 
 export interface VerifierOptions {
   keys: Map<string, Buffer> | null;
@@ -180,11 +182,27 @@ export class Verifier {
    * it takes only records that record() would find nothing wrong with. Returns the bytes it took.
    */
   fastForward(scan: Scanner, view: Buffer, from: number, to: number, fileOffset: number): { bytes: number; lines: number } {
-    if (this.#run !== null || this.#checkpointKeys !== null || this.#midChainStart || this.#sealedAt !== null) return { bytes: 0, lines: 0 };
-    const stop = this.#anchor !== undefined && !this.#anchorSeen ? this.#anchor.seq : 0;
-    const [bytes, lines, nextSeq, prev] = scan(view, from, to, this.#expectedSeq, this.#prev, stop);
+    if (!this.#canFastForward()) return { bytes: 0, lines: 0 };
+    const [bytes, lines, nextSeq, prev] = scan(view, from, to, this.#expectedSeq, this.#prev, this.#stopSeq());
     if (lines > 0) this.#advance(nextSeq - 1, prev, lines, fileOffset + bytes);
     return { bytes, lines };
+  }
+
+  /** The same over the file from `offset` (a line start) on, read by the scanner itself. */
+  async fastForwardFile(scan: FileScanner, fd: number, offset: number): Promise<{ bytes: number; lines: number; more: boolean }> {
+    if (!this.#canFastForward()) return { bytes: 0, lines: 0, more: false };
+    const [bytes, lines, nextSeq, prev, more] = await scan(fd, offset, this.#expectedSeq, this.#prev, this.#stopSeq());
+    if (lines > 0) this.#advance(nextSeq - 1, prev, lines, offset + bytes);
+    return { bytes, lines, more };
+  }
+
+  #canFastForward(): boolean {
+    return this.#run === null && this.#checkpointKeys === null && !this.#midChainStart && this.#sealedAt === null;
+  }
+
+  /** The seq the scanner must stop before: the anchor's, until it is seen. */
+  #stopSeq(): number {
+    return this.#anchor !== undefined && !this.#anchorSeen ? this.#anchor.seq : 0;
   }
 
   finish(lastLine: number, directory: boolean): VerifyReport {

@@ -88,6 +88,64 @@ function scanSigned(round) {
   if (round % 10 !== 0) addon.closeRecordScanner(scanner);
 }
 
+// The scanner reading a file itself: the signed chain many times over (each copy a chain of its own, so
+// the scan stops at the second), a long record across blocks, bounded spans, a close asked for mid-scan.
+const scanFile = path.join(dir, 'signed.log');
+fs.writeFileSync(scanFile, Buffer.concat([signedChain, signedChain, Buffer.from(`{"seq":1,${'x'.repeat(700_000)}\n`), signedChain]));
+async function scanFileChecked(round) {
+  const genesis = '0'.repeat(64);
+  const fd = fs.openSync(scanFile, 'r');
+  const scanner = addon.recordScanner(round % 2 === 0 ? SCAN_KEYS : null);
+  try {
+    assert.deepStrictEqual((await addon.scanFile(scanner, fd, 0, 2 ** 53 - 1, 1, genesis, 0)).slice(0, 3), [signedChain.length, RECORDS, RECORDS + 1]);
+    let position = 0;
+    let seq = 1;
+    let prev = genesis;
+    for (;;) {
+      const [bytes, lines, next, last, more] = await addon.scanFile(scanner, fd, position, position + 1 + (round % 40_000), seq, prev, 0);
+      position += bytes;
+      seq = next;
+      prev = last;
+      if (!more) break;
+      assert.strictEqual(lines > 0, true);
+    }
+    assert.strictEqual(position, signedChain.length);
+    const after = await addon.scanFile(scanner, fd, signedChain.length * 2, 2 ** 53 - 1, 1, genesis, 0);
+    assert.deepStrictEqual(after.slice(0, 2), [0, 0]);
+    assert.strictEqual((await addon.scanFile(scanner, fd, 0, 0, 1, genesis, 0))[0], 0);
+    const running = addon.scanFile(scanner, fd, 0, 2 ** 53 - 1, 1, genesis, 7);
+    assert.strictEqual(code(() => addon.scanRecords(signedChain, 0, 10, 1, genesis, 0, scanner)), 'Error');
+    addon.closeRecordScanner(scanner);
+    assert.strictEqual((await running)[1], 6);
+    assert.deepStrictEqual((await addon.scanFile(scanner, 123456, 0, 10, 1, genesis, 0)).slice(0, 2), [0, 0]); // a read that fails ends the scan
+  } finally {
+    fs.closeSync(fd);
+    addon.closeRecordScanner(scanner);
+  }
+  assert.strictEqual(code(() => addon.scanFile({}, 0, 0, 1, 1, genesis, 0)), 'TypeError');
+  assert.strictEqual(code(() => addon.scanFile(scanner, -1, 0, 1, 1, genesis, 0)), 'RangeError');
+  assert.strictEqual(code(() => addon.scanFile(scanner, 0, 0.5, 1, 1, genesis, 0)), 'RangeError');
+  assert.strictEqual(code(() => addon.scanFile(scanner, 0, 5, 4, 1, genesis, 0)), 'RangeError');
+  assert.strictEqual(code(() => addon.scanFile(scanner, 0, 0, 1, 1, 'short', 0)), 'RangeError');
+  assert.strictEqual(code(() => addon.scanFile(scanner, 0, 0, 1, 1, genesis)), 'TypeError');
+}
+
+// A worker ended while its scan of a file runs: the environment's cleanup waits for the scan, then
+// frees the scanner and its thread.
+async function scanInWorker(round) {
+  const { Worker } = require('node:worker_threads');
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const addon = require(workerData.addon);
+     const fd = require('node:fs').openSync(workerData.file, 'r');
+     const scanner = addon.recordScanner(null);
+     (async () => { for (;;) await addon.scanFile(scanner, fd, 0, 2 ** 53 - 1, 1, '0'.repeat(64), 0); })();`,
+    { eval: true, workerData: { addon: process.argv[2], file: scanFile } },
+  );
+  await new Promise((resolve) => setTimeout(resolve, round % 20));
+  await worker.terminate();
+}
+
 // The record encoder and the Merkle fold, checked against node:crypto from the format's rules.
 const { createHash, createHmac } = require('node:crypto');
 const SECRETS = [0, 1, 32, 63, 64, 65, 200].map((length) => Buffer.alloc(length, length + 1));
@@ -268,6 +326,8 @@ async function main() {
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, chain.length + 1, 1, '0'.repeat(64), 0)), 'RangeError');
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, 'short', 0)), 'RangeError');
     scanSigned(round);
+    if (round % 10 === 0) await scanFileChecked(round);
+    if (round % 100 === 0) await scanInWorker(round);
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, '0'.repeat(64), 0, {})), 'TypeError');
     assert.strictEqual(code(() => addon.scanRecords(chain, 0, 1, 1, '0'.repeat(64), 0, KEYS[0])), 'TypeError');
     assert.strictEqual(code(() => addon.recordScanner('k1')), 'TypeError');

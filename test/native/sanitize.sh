@@ -40,4 +40,12 @@ valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds
   "$work/engine_driver" "$work/engine"
 valgrind --quiet --tool=helgrind --suppressions="$root/test/native/helgrind.supp" --error-exitcode=1 \
   "$work/engine_driver" "$work/engine"
+echo "== valgrind memcheck and helgrind on the verifier's scanner (stretches and file blocks on two threads)"
+g++ -std=c++17 -g -O0 -pthread -o "$work/scan_driver" "$root/test/native/scan_driver.cc" \
+  "$root/src/scan.cc" "$root/src/engine.cc" -I"$root/src" -lcrypto
+mkdir "$work/scan"
+valgrind --quiet --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=1 \
+  "$work/scan_driver" "$work/scan"
+valgrind --quiet --tool=helgrind --suppressions="$root/test/native/helgrind.supp" --error-exitcode=1 \
+  "$work/scan_driver" "$work/scan"
 echo "sanitizers: no finding"
