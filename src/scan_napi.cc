@@ -154,7 +154,10 @@ class ScanFileWorker : public Napi::AsyncWorker {
  private:
   void Release() {
     handle_->busy = false;
-    if (handle_->close_asked) handle_->scanner.Close();
+    if (handle_->close_asked) {
+      handle_->close_asked = false;
+      handle_->scanner.Close();
+    }
   }
 
   Napi::Promise::Deferred deferred_;
