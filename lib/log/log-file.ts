@@ -151,12 +151,6 @@ export class LogFile {
     this.observer?.written(bytes);
   }
 
-  /** Writes the records pending in `records` (looping over short writes); a failure part-way is a WriteFailure. */
-  writeRecords(records: RecordBuffer): void {
-    this.startRecords(records);
-    this.settleRecords(records);
-  }
-
   /**
    * Starts writing the records pending in `records`, and the `staged` ones after them; settleRecords()
    * waits for it. Staged records are not folded into the Merkle tree: a log keeping one never stages.
